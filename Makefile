@@ -1,0 +1,133 @@
+# socorro-bootstrap: see README.md.  Plain make; every command under cmd/
+# and every module under libcommon/ is found by wildcard, so adding one
+# needs no edit here.
+#
+#   make                 static musl binaries in bin/
+#   make check           unit suites (ASan/UBSan, host gcc) + integration tests
+#   make install PREFIX=/usr/local DESTDIR=
+#   make demo | bench | lint | clean | distclean
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  := $(shell cat VERSION)
+
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla
+DEFS     := -D_DEFAULT_SOURCE -D_GNU_SOURCE -DSB_VERSION='"$(VERSION)"'
+
+MUSL     := build/musl
+HOST     := build/host
+MUSL_CC  := musl-gcc
+HOST_CC  := gcc
+MUSL_CFLAGS := $(WARN) $(DEFS) -Os -ffunction-sections -fdata-sections \
+               -Ilibcommon -I$(MUSL)/include -Ibuild/gen
+HOST_CFLAGS := $(WARN) $(DEFS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -Ilibcommon -I$(HOST)/include -Ibuild/gen
+DEP_LIBS := -lcurl -lbearssl -ljansson -lexpat -linih -lz -lpthread
+MUSL_LDFLAGS := -static -s -Wl,--gc-sections -L$(MUSL)/lib
+HOST_LDFLAGS := -fsanitize=address,undefined -L$(HOST)/lib
+
+COMMANDS := $(notdir $(wildcard cmd/*))
+BINS     := $(addprefix bin/,$(COMMANDS))
+LIB_SRC  := $(wildcard libcommon/*.c)
+MUSL_LIB_OBJ := $(patsubst %.c,build/obj/musl/%.o,$(LIB_SRC))
+HOST_LIB_OBJ := $(patsubst %.c,build/obj/host/%.o,$(LIB_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,build/test/%,$(UNIT_SRC))
+MANS     := $(wildcard cmd/*/*.1)
+
+.PHONY: all check unit integration install demo bench lint clean distclean deps
+all: $(BINS)
+
+# --- third-party dependencies, rebuilt only when the pins change ---------
+DEP_INPUTS := deps.lock scripts/fetch-deps scripts/build-deps
+$(MUSL)/.built: $(DEP_INPUTS)
+	scripts/fetch-deps
+	scripts/build-deps musl
+	touch $@
+$(HOST)/.built: $(DEP_INPUTS)
+	scripts/fetch-deps
+	scripts/build-deps host
+	touch $@
+deps: $(MUSL)/.built $(HOST)/.built
+
+# The exact Debian revisions used, for --version.
+build/gen/deps_versions.h: $(MUSL)/.built scripts/gen-versions
+	@mkdir -p $(dir $@)
+	scripts/gen-versions build/deps/versions >$@.tmp && mv $@.tmp $@
+
+# --- objects ---------------------------------------------------------------
+build/obj/musl/%.o: %.c $(MUSL)/.built build/gen/deps_versions.h
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c $< -o $@
+build/obj/host/%.o: %.c $(HOST)/.built build/gen/deps_versions.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+build/musl/libcommon.a: $(MUSL_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/host/libcommon.a: $(HOST_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# bin/<cmd> links every .c in cmd/<cmd>/ with libcommon and the deps.
+# Keep objects: they are not intermediates to throw away.
+.SECONDARY:
+.SECONDEXPANSION:
+cmd_objs = $(patsubst %.c,build/obj/musl/%.o,$(wildcard cmd/$(1)/*.c))
+bin/%: $$(call cmd_objs,$$*) build/musl/libcommon.a
+	@mkdir -p bin
+	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(filter %.o,$^) build/musl/libcommon.a $(DEP_LIBS)
+
+# Unit suites: tests/unit/test_<module>.c, linked with the sanitized libcommon.
+build/test/test_%: build/obj/host/tests/unit/test_%.o build/obj/host/tests/unit/check_main.o build/host/libcommon.a
+	@mkdir -p build/test
+	$(HOST_CC) $(HOST_LDFLAGS) -o $@ $(filter %.o,$^) build/host/libcommon.a \
+		-l:libcheck.a $(DEP_LIBS) -lm -lrt
+build/obj/host/tests/unit/check_main.o: tests/unit/check_main.c $(HOST)/.built
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+-include $(shell find build/obj -name '*.d' 2>/dev/null)
+
+# --- tests -----------------------------------------------------------------
+check: all $(UNIT_BINS) build/test/helpers
+	scripts/lint-banned
+	tests/run $(UNIT_BINS)
+
+build/test/helpers: $(wildcard tests/helpers/*.c) build/host/libcommon.a
+	@mkdir -p $@
+	@for f in $(wildcard tests/helpers/*.c); do \
+		$(HOST_CC) $(HOST_CFLAGS) -o $@/$$(basename $$f .c) $$f build/host/libcommon.a \
+			$(HOST_LDFLAGS) $(DEP_LIBS) -lm || exit 1; done
+	@touch $@
+
+unit: $(UNIT_BINS)
+	tests/run --unit-only $(UNIT_BINS)
+integration: all
+	tests/run --integration-only
+
+lint:
+	scripts/lint-banned
+	scripts/lint-format
+	for m in $(MANS); do mandoc -Tlint -Wwarning $$m || exit 1; done
+	shellcheck scripts/fetch-deps scripts/build-deps scripts/lint-banned tests/run
+
+# --- demo, bench -----------------------------------------------------------
+demo: all
+	scripts/demo
+bench: all
+	tests/bench/run
+
+# --- install ---------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/socorro-bootstrap
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+	cp -R etc/. $(DESTDIR)$(PREFIX)/share/socorro-bootstrap/
+
+clean:
+	rm -rf bin build/obj build/test build/gen build/musl/libcommon.a build/host/libcommon.a
+distclean:
+	rm -rf bin build
