@@ -182,6 +182,14 @@ int http_do(struct http_client *c, const struct http_request *req,
     struct http_response *resp);
 
 /*
+ * http_backoff_sleep sleeps the jittered backoff that follows the
+ * attempt-th failed attempt (1-based), as http_do does between its own
+ * retries, for callers that retry on answers http_do cannot judge (an AWS
+ * throttling error in a 400 body).  Returns the milliseconds slept.
+ */
+long http_backoff_sleep(struct http_client *c, int attempt);
+
+/*
  * http_redact writes text to dst (size dstsize, clipped with "..." when
  * too long) with every URL's user:password@ removed, the values of the
  * query parameters X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,

@@ -53,11 +53,11 @@
 
 #include "buf.h"
 
-#define SIGV4_DATE_SIZE 17   /* "YYYYMMDDTHHMMSSZ" and its NUL */
-#define SIGV4_HEX_SIZE 65    /* a SHA-256 in lowercase hex and its NUL */
-#define SIGV4_AUTH_SIZE 2048 /* the Authorization value and its NUL */
-#define SIGV4_ADD_MAX 4      /* headers sigv4_sign_headers adds */
-#define SIGV4_SECRET_MAX 256 /* longest secret access key accepted */
+#define SIGV4_DATE_SIZE 17        /* "YYYYMMDDTHHMMSSZ" and its NUL */
+#define SIGV4_HEX_SIZE 65         /* a SHA-256 in lowercase hex and its NUL */
+#define SIGV4_AUTH_SIZE 2048      /* the Authorization value and its NUL */
+#define SIGV4_ADD_MAX 4           /* headers sigv4_sign_headers adds */
+#define SIGV4_SECRET_MAX 256      /* longest secret access key accepted */
 #define SIGV4_CANON_MAX (1 << 20) /* longest canonical request */
 #define SIGV4_EXPIRES_MAX 604800  /* a presigned URL lives at most 7 days */
 
@@ -110,7 +110,7 @@ enum sigv4_flags {
  * signed as one header with its values joined by ",".  Values must not
  * hold CR or LF.  The time is .amz_date ("YYYYMMDDTHHMMSSZ") if not NULL,
  * else .when.  payload_hash is 64 lowercase hex digits, SIGV4_UNSIGNED,
- * or another upper-case literal such as "STREAMING-...".
+ * or an S3 "STREAMING-..." literal.
  */
 struct sigv4_request {
 	const char *method;
@@ -130,7 +130,9 @@ struct sigv4_request {
 /*
  * What sigv4_sign_headers adds, in the order to send: X-Amz-Security-Token
  * (with a token), X-Amz-Date, x-amz-content-sha256 (SIGV4_CONTENT_SHA256),
- * Authorization.  A request that already carries any of these is refused.
+ * Authorization.  A request whose headers already hold Authorization,
+ * X-Amz-Date, or another header the signer would add is refused (EINVAL).
+ * On failure the contents of auth are undefined.
  */
 struct sigv4_auth {
 	char amz_date[SIGV4_DATE_SIZE];
@@ -152,9 +154,8 @@ struct sigv4_trace {
 };
 
 /* sigv4_sign_headers signs req with cred into auth; trace may be NULL. */
-int sigv4_sign_headers(const struct sigv4_request *req,
-    const struct sigv4_credentials *cred, struct sigv4_auth *auth,
-    struct sigv4_trace *trace);
+int sigv4_sign_headers(const struct sigv4_request *req, const struct sigv4_credentials *cred,
+    struct sigv4_auth *auth, struct sigv4_trace *trace);
 
 /*
  * sigv4_presign appends to query the whole query string of a URL
@@ -162,11 +163,11 @@ int sigv4_sign_headers(const struct sigv4_request *req,
  * given, then X-Amz-Algorithm, -Credential, -Date, -SignedHeaders,
  * -Expires, -Security-Token (with a token) and -Signature.  Only Host and
  * req->headers are signed; the client must send those headers as given.
- * S3 wants payload_hash SIGV4_UNSIGNED here.  trace may be NULL.
+ * S3 wants payload_hash SIGV4_UNSIGNED here.  trace may be NULL.  On
+ * failure query is left as it was.
  */
-int sigv4_presign(const struct sigv4_request *req,
-    const struct sigv4_credentials *cred, unsigned expires, struct buf *query,
-    struct sigv4_trace *trace);
+int sigv4_presign(const struct sigv4_request *req, const struct sigv4_credentials *cred,
+    unsigned expires, struct buf *query, struct sigv4_trace *trace);
 
 /*
  * sigv4_uri_encode appends s to b percent-encoded as RFC 3986 and SigV4
@@ -204,8 +205,8 @@ int sigv4_payload_hash_fd(int fd, char out[SIGV4_HEX_SIZE]);
 int sigv4_payload_hash_file(FILE *fp, char out[SIGV4_HEX_SIZE]);
 
 /* sigv4_hmac_sha256 is HMAC-SHA256 (RFC 2104); it wipes its contexts. */
-void sigv4_hmac_sha256(const void *key, size_t keylen, const void *msg,
-    size_t n, unsigned char out[32]);
+void sigv4_hmac_sha256(
+    const void *key, size_t keylen, const void *msg, size_t n, unsigned char out[32]);
 /* sigv4_hex writes n bytes as 2n lowercase hex digits and a NUL. */
 void sigv4_hex(const unsigned char *p, size_t n, char *out);
 

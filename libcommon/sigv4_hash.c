@@ -117,8 +117,7 @@ sigv4_payload_hash_file(FILE *fp, char out[SIGV4_HEX_SIZE])
 }
 
 void
-sigv4_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
-    unsigned char out[32])
+sigv4_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n, unsigned char out[32])
 {
 	br_hmac_key_context kc;
 	br_hmac_context hc;

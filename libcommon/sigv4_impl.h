@@ -14,12 +14,11 @@
 int sigv4_canon_path(struct buf *b, const char *path, unsigned flags);
 /* The canonical query: raw's parameters and extra's (not yet encoded)
  * merged, each decoded and re-encoded, sorted by name then value. */
-int sigv4_canon_query(struct buf *b, const char *raw,
-    const struct sigv4_header *extra, size_t nextra);
+int sigv4_canon_query(
+    struct buf *b, const char *raw, const struct sigv4_header *extra, size_t nextra);
 /* The canonical headers ("name:value\n" each, sorted, repeats joined)
  * into b and the signed-headers list ("a;b;c") into names. */
-int sigv4_canon_headers(struct buf *b, struct buf *names,
-    const struct sigv4_header *h, size_t n);
+int sigv4_canon_headers(struct buf *b, struct buf *names, const struct sigv4_header *h, size_t n);
 /* sigv4_uri_encode of n bytes, which may include NUL. */
 int sigv4_uri_encode_n(struct buf *b, const char *s, size_t n, int encode_slash);
 
