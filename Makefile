@@ -34,6 +34,8 @@ LIB_SRC  := $(wildcard libcommon/*.c)
 MUSL_LIB_OBJ := $(patsubst %.c,build/obj/musl/%.o,$(LIB_SRC))
 HOST_LIB_OBJ := $(patsubst %.c,build/obj/host/%.o,$(LIB_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+# Helpers shared by several suites (test servers, temp dirs) live in tests/unit/lib/.
+UNIT_LIB_OBJ := $(patsubst %.c,build/obj/host/%.o,$(wildcard tests/unit/lib/*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/test/%,$(UNIT_SRC))
 MANS     := $(wildcard cmd/*/*.1)
 
@@ -80,19 +82,16 @@ bin/%: $$(call cmd_objs,$$*) build/musl/libcommon.a
 	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(filter %.o,$^) build/musl/libcommon.a $(DEP_LIBS)
 
 # Unit suites: tests/unit/test_<module>.c, linked with the sanitized libcommon.
-build/test/test_%: build/obj/host/tests/unit/test_%.o build/obj/host/tests/unit/check_main.o build/host/libcommon.a
+build/test/test_%: build/obj/host/tests/unit/test_%.o build/obj/host/tests/unit/check_main.o $(UNIT_LIB_OBJ) build/host/libcommon.a
 	@mkdir -p build/test
 	$(HOST_CC) $(HOST_LDFLAGS) -o $@ $(filter %.o,$^) build/host/libcommon.a \
 		-l:libcheck.a $(DEP_LIBS) -lm -lrt
-build/obj/host/tests/unit/check_main.o: tests/unit/check_main.c $(HOST)/.built
-	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
-
 -include $(shell find build/obj -name '*.d' 2>/dev/null)
 
 # --- tests -----------------------------------------------------------------
 check: all $(UNIT_BINS) build/test/helpers
 	scripts/lint-banned
+	@for m in $(MANS); do mandoc -Tlint -Wwarning $$m || exit 1; done; echo "mandoc -Tlint: $(words $(MANS)) man pages clean"
 	tests/run $(UNIT_BINS)
 
 build/test/helpers: $(wildcard tests/helpers/*.c) build/host/libcommon.a

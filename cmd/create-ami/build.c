@@ -190,7 +190,11 @@ show_new_console(struct run *r, const struct buf *text, size_t *shown)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			break; /* an unfinished line: wait for the rest */
-		log_debug(r->lg, "console: %.*s", (int)(nl - p), p);
+		/* Serial consoles end lines with CR LF: drop the CR. */
+		int n = (int)(nl - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		log_debug(r->lg, "console: %.*s", n, p);
 		p = nl + 1;
 	}
 	*shown = (size_t)(p - text->data);
@@ -211,7 +215,8 @@ show_console_tail(struct run *r, const struct buf *text)
 	log_error(r->lg, "last lines of the builder's console:");
 	while (*p) {
 		size_t n = strcspn(p, "\n");
-		log_error(r->lg, "| %.*s", (int)n, p);
+		size_t shown = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+		log_error(r->lg, "| %.*s", (int)shown, p);
 		p += n + (p[n] == '\n');
 	}
 }

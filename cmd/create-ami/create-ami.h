@@ -60,7 +60,7 @@ struct run {
 int userdata_wrap(const char *script, size_t len, struct buf *out, char *err, size_t errsize);
 int console_status(const char *console, int *status);
 
-/* images.c */
+/* images.c: images_find(r, "name", NAME, ...) looks up an image name. */
 int images_find(struct run *r, const char *key, const char *value, char *id, size_t idsize);
 int images_reap(struct run *r, long older_than, bool dry_run, struct buf *out);
 int tag_parse(const char *arg, struct tag *t);

@@ -41,10 +41,16 @@ images_find(struct run *r, const char *key, const char *value, char *id, size_t 
 	struct aws_error e;
 	aws_params_init(&p);
 	aws_params_add(&p, "Owner.1", "self");
-	aws_params_addf(&p, "Filter.1.Name", "tag:%s", key);
-	aws_params_add(&p, "Filter.1.Value.1", value);
-	aws_params_add(&p, "Filter.2.Name", "state");
-	aws_params_add(&p, "Filter.2.Value.1", "available");
+	if (strcmp(key, "name") == 0) {
+		/* An image name, in any state but gone: names are unique. */
+		aws_params_add(&p, "Filter.1.Name", "name");
+		aws_params_add(&p, "Filter.1.Value.1", value);
+	} else {
+		aws_params_addf(&p, "Filter.1.Name", "tag:%s", key);
+		aws_params_add(&p, "Filter.1.Value.1", value);
+		aws_params_add(&p, "Filter.2.Name", "state");
+		aws_params_add(&p, "Filter.2.Value.1", "available");
+	}
 	int rc = aws_query_call(r->ec2, "DescribeImages", &p, &doc, &e);
 	aws_params_free(&p);
 	if (rc != 0) {

@@ -346,8 +346,20 @@ do_build(struct run *r, struct options *o, struct buf *out)
 			return rc;
 		}
 	}
+	/* A taken name would only fail at CreateImage, after the whole build. */
+	char taken[ID_MAX];
+	int rc = images_find(r, "name", name, taken, sizeof(taken));
+	if (rc == 0) {
+		log_error(r->lg, "AMI name \"%s\" is already used by %s; choose another --name", name, taken);
+		buf_free(&ud);
+		return EX_DATAERR;
+	}
+	if (rc != EX_NOINPUT) {
+		buf_free(&ud);
+		return rc;
+	}
 	install_handlers();
-	int rc = build_run(r, b, name, &ud, out);
+	rc = build_run(r, b, name, &ud, out);
 	buf_free(&ud);
 	if (rc != 0 || caught_signal) {
 		/* Nothing may interrupt the cleanup: it is what prevents orphans. */

@@ -11,6 +11,7 @@
  *	echo "$AUTOSCALENAME $ELBNAME"
  *
  * usage: identify-role [-qv] [-c FILE] [--json | --field NAME] ROLE-ENV...
+ *        identify-role [-qv] [-c FILE] [--json | --field NAME] --self
  *        identify-role [-qv] [-c FILE] [--json] --list ENV
  *        identify-role [-qv] [-c FILE] [--json] --all
  *
@@ -23,6 +24,9 @@
  *   --list ENV          the ROLE-ENVs a deploy of ENV rolls (its master
  *                       list), one per line
  *   --all               every ROLE-ENV the configuration knows
+ *   --self              on an EC2 instance: the instance's own ROLE-ENV, from
+ *                       its socorro:roleenv tag or its auto-scaling group
+ *                       (instance metadata, IMDSv2; see self.c)
  *   -v, --verbose       say which configuration file is used
  *   -q, --quiet         only errors on stderr
  *   -h, --help          this text
@@ -34,8 +38,8 @@
  * APPLYSCALINGPOLICY NOTIFYFORUNHEALTHYELB SCALEVARIABLE.
  *
  * Exit status: 0 done; 64 usage; 65 an unknown ROLE-ENV or ENV (nothing is
- * printed on stdout then); 74 stdout failed; 78 configuration missing or
- * invalid.
+ * printed on stdout then); 69 --self: instance metadata unreachable; 74
+ * stdout failed; 78 configuration missing or invalid.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +53,12 @@
 #include "config.h"
 #include "exits.h"
 #include "log.h"
+#include "identify-role.h"
 #include "shquote.h"
 
 static const char usage_text[] =
     "usage: identify-role [-qv] [-c FILE] [--json | --field NAME] ROLE-ENV...\n"
+    "       identify-role [-qv] [-c FILE] [--json | --field NAME] --self\n"
     "       identify-role [-qv] [-c FILE] [--json] --list ENV\n"
     "       identify-role [-qv] [-c FILE] [--json] --all\n"
     "\n"
@@ -61,6 +67,7 @@ static const char usage_text[] =
     "  --field NAME        print only field NAME, bare, one line per ROLE-ENV\n"
     "  --list ENV          the ROLE-ENVs a deploy of ENV rolls (master list)\n"
     "  --all               every ROLE-ENV the configuration knows\n"
+    "  --self              this EC2 instance's own ROLE-ENV (from its tags)\n"
     "  -v, --verbose       say which configuration file is used\n"
     "  -q, --quiet         only errors on stderr\n"
     "  -h, --help          this text\n"
@@ -69,9 +76,9 @@ static const char usage_text[] =
     "Fields: ROLEENV ROLE ENV AUTOSCALENAME ELBNAME TERRAFORMNAME SSLELB\n"
     "APPLYSCALINGPOLICY NOTIFYFORUNHEALTHYELB SCALEVARIABLE\n";
 
-static const char *const linked_libs[] = { "libinih", "jansson", NULL };
+static const char *const linked_libs[] = { "libinih", "jansson", "curl", "bearssl", "expat", NULL };
 
-enum { OPT_FIELD = CLI_FIRST_PRIVATE, OPT_LIST, OPT_ALL };
+enum { OPT_FIELD = CLI_FIRST_PRIVATE, OPT_LIST, OPT_ALL, OPT_SELF };
 
 #define NFIELDS 10
 static const char *const field_names[NFIELDS] = { "ROLEENV", "ROLE", "ENV",
@@ -146,6 +153,7 @@ struct options {
 	const char *field;
 	const char *list_env;
 	bool all;
+	bool self;
 };
 
 static void
@@ -157,6 +165,7 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		{ "field", required_argument, NULL, OPT_FIELD },
 		{ "list", required_argument, NULL, OPT_LIST },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "self", no_argument, NULL, OPT_SELF },
 		CLI_OPT_END
 	};
 	int c;
@@ -168,6 +177,7 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		case OPT_FIELD: o->field = optarg; break;
 		case OPT_LIST: o->list_env = optarg; break;
 		case OPT_ALL: o->all = true; break;
+		case OPT_SELF: o->self = true; break;
 		default:
 			fputs(usage_text, stderr);
 			exit(EX_USAGE);
@@ -182,15 +192,15 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		cli_print_version(stdout, "identify-role", linked_libs);
 		exit(log_finish_stdout(lg, EX_OK));
 	}
-	int modes = (optind < argc) + (o->list_env != NULL) + o->all;
+	int modes = (optind < argc) + (o->list_env != NULL) + o->all + o->self;
 	if (modes != 1) {
-		log_error(lg, modes == 0 ? "give a ROLE-ENV, --list ENV or --all"
-					 : "ROLE-ENV names, --list and --all do not mix");
+		log_error(lg, modes == 0 ? "give a ROLE-ENV, --self, --list ENV or --all"
+					 : "ROLE-ENV names, --self, --list and --all do not mix");
 		fputs(usage_text, stderr);
 		exit(EX_USAGE);
 	}
-	if (o->field != NULL && (o->common.json || optind == argc)) {
-		log_error(lg, "--field goes with ROLE-ENV names, without --json");
+	if (o->field != NULL && (o->common.json || (optind == argc && !o->self))) {
+		log_error(lg, "--field goes with ROLE-ENV names or --self, without --json");
 		exit(EX_USAGE);
 	}
 	if (o->field != NULL && field_index(o->field) < 0) {
@@ -199,6 +209,19 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 			      "NOTIFYFORUNHEALTHYELB SCALEVARIABLE", o->field);
 		exit(EX_USAGE);
 	}
+}
+
+/* format_one appends one resolved name in the form the options ask for. */
+static int
+format_one(struct buf *out, const struct options *o, const struct role_info *ri, bool first)
+{
+	if (o->field != NULL)
+		return buf_printf(out, "%s\n", field_value(ri, field_index(o->field)));
+	if (o->common.json)
+		return format_json(out, ri);
+	if (!first && buf_putc(out, '\n') == -1)
+		return -1;
+	return format_env(out, ri);
 }
 
 static void
@@ -215,19 +238,19 @@ load_config(struct config *cfg, const char *flag, struct log *lg)
 		log_die(lg, r, "%s", cfg->error);
 }
 
-/* unknown_name reports name with the closest known ones. */
+/* report_unknown names the unknown name and the closest known ones. */
 static void
 report_unknown(struct log *lg, const struct config *cfg, const char *name)
 {
 	char near[3][CFG_VALUE_MAX];
 	size_t n = config_suggest(cfg, name, near, 3);
-	char hint[3 * CFG_VALUE_MAX + 32] = "";
-	for (size_t i = 0; i < n; i++) {
-		strncat(hint, i == 0 ? "; closest: " : ", ", sizeof(hint) - strlen(hint) - 1);
-		strncat(hint, near[i], sizeof(hint) - strlen(hint) - 1);
-	}
+	struct buf hint;
+	buf_init(&hint, sizeof(near) + 32);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&hint, "%s%s", i == 0 ? "; closest: " : ", ", near[i]);
 	log_error(lg, "unknown ROLE-ENV \"%s\" in %s%s", name, cfg->path,
-	    n ? hint : "; identify-role --all lists the known names");
+	    n ? buf_str(&hint) : "; identify-role --all lists the known names");
+	buf_free(&hint);
 }
 
 int
@@ -257,22 +280,18 @@ main(int argc, char **argv)
 			if (r == -1)
 				log_die(&lg, EX_SOFTWARE, "out of memory formatting output");
 		}
+	} else if (o.self) {
+		status = identify_self(&lg, &cfg, &ri);
+		if (status == EX_OK && format_one(&out, &o, &ri, true) == -1)
+			log_die(&lg, EX_SOFTWARE, "out of memory formatting output");
 	} else {
-		int field = o.field ? field_index(o.field) : -1;
 		for (int i = optind; i < argc; i++) {
 			if (config_resolve(&cfg, argv[i], &ri) == -1) {
 				report_unknown(&lg, &cfg, argv[i]);
 				status = EX_DATAERR;
 				continue;
 			}
-			int r;
-			if (field >= 0)
-				r = buf_printf(&out, "%s\n", field_value(&ri, field));
-			else if (o.common.json)
-				r = format_json(&out, &ri);
-			else
-				r = (i > optind ? buf_putc(&out, '\n') : 0) == 0 ? format_env(&out, &ri) : -1;
-			if (r == -1)
+			if (format_one(&out, &o, &ri, i == optind) == -1)
 				log_die(&lg, EX_SOFTWARE, "out of memory formatting output");
 		}
 	}

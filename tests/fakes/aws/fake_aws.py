@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""fake_aws: a strict fake of the AWS EC2 Query API (2016-11-15) and of EC2
+instance metadata (IMDSv2), for socorro-bootstrap's tests.  Python 3
+standard library only.  README.md (next to this file) is the manual.
+
+    fake_aws.py [--port N] [--port-file F] [--state-dir D]
+                [--credentials AKID:SECRET[:TOKEN]]... [--credentials-file F]
+                [--region R] [--account-id N] [--image AMI[:NAME]]...
+                [--set KEY=VALUE]... [--seed N] [-q]
+    fake_aws.py ctl PORT METHOD PATH [JSON]   (talk to the control API)
+
+One port on 127.0.0.1 serves three things:
+    /_fake/...   control API for tests (no signature)
+    /latest/...  instance metadata, IMDSv2
+    anything else: EC2 Query API; every request's SigV4 signature verified
+The first line on stdout is `PORT <n>`.  SIGTERM or SIGINT stop it cleanly
+(exit 0); with --state-dir, state.json and calls.json are left there.
+"""
+
+import argparse
+import email.utils
+import http.server
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import control  # noqa: E402
+import ec2_actions  # noqa: E402
+import faults  # noqa: E402
+import imds  # noqa: E402
+import sigv4_verify  # noqa: E402
+from ec2_query import API_VERSION, Ec2Error, error_xml, request_id  # noqa
+from state import Store  # noqa: E402
+
+DEFAULT_CREDENTIALS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+XML_TYPE = "text/xml;charset=UTF-8"
+
+
+class App:
+    """Everything the request handlers share."""
+
+    def __init__(self, args, static_creds, settings, images):
+        self.args = args
+        self.static_creds = static_creds
+        self.store = Store(settings, args.seed, images)
+        self.creds = sigv4_verify.Credentials()
+        self.faults = faults.Faults()
+        self.calls = faults.CallLog()
+        self.imds = imds.Imds(self.store, self.creds)
+        self.port = None
+        self.pid = os.getpid()
+        self.reset()
+
+    def reset(self):
+        """Back to start-up: no instances, faults, calls; seed images,
+        start-up settings and credentials only."""
+        with self.store.lock:
+            self.store.reset()
+            self.creds.keys.clear()
+            for akid, secret, token in self.static_creds:
+                self.creds.add(akid, secret, token)
+            self.faults.clear()
+            self.calls.clear()
+            self.imds.reset()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as AWS does
+    server_version = "AmazonEC2"
+    sys_version = ""
+
+    @property
+    def app(self):
+        return self.server.app
+
+    def setup(self):
+        super().setup()
+        self.app.calls.connection()
+
+    def date_time_string(self, timestamp=None):
+        return email.utils.formatdate(self.app.store.now(), usegmt=True)
+
+    def log_message(self, fmt, *args):
+        if not self.app.args.quiet:
+            sys.stderr.write("fake_aws: %s\n" % (fmt % args))
+
+    # ------------------------------------------------------------ plumbing
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send(self, status, body, ctype, headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def drop(self, rst):
+        """End the connection without an answer: RST, or a clean FIN."""
+        self.close_connection = True
+        if rst:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()  # really closed once rfile/wfile are
+
+    def fault(self, rule, xml):
+        """Apply a fault rule.  True if it answered (or dropped) the call."""
+        if rule is None:
+            return False
+        kind = rule["kind"]
+        if kind == "delay":
+            time.sleep(rule["ms"] / 1000.0)
+            return False
+        if kind == "hang":
+            time.sleep(rule["ms"] / 1000.0)
+        if kind in ("reset", "hang", "close"):
+            self.drop(rst=kind != "close")
+            return True
+        if xml:
+            self.send(rule["status"], error_xml(rule["code"], rule["message"],
+                                                request_id()), XML_TYPE)
+        else:
+            self.send(rule["status"], rule["message"].encode(), "text/plain")
+        return True
+
+    def do_GET(self):
+        try:
+            body = self.read_body()
+        except (ValueError, OSError):
+            self.send(400, b"bad request body", "text/plain")
+            self.close_connection = True
+            return
+        if self.path == "/_fake" or self.path.startswith("/_fake/"):
+            self.control(body)
+        elif self.path.startswith("/latest/") or self.path == "/latest":
+            self.metadata()
+        else:
+            self.ec2(body)
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    # ------------------------------------------------------------ control
+    def control(self, body):
+        path, _, query = self.path.partition("?")
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            return self.send(400, b'{"error": "body is not JSON"}\n',
+                             "application/json")
+        try:
+            status, obj = control.route(self.app, self.command, path, query,
+                                        data)
+        except control.ControlError as err:
+            status, obj = err.status, {"error": str(err)}
+        self.send(status, (json.dumps(obj, indent=2, default=str) + "\n")
+                  .encode(), "application/json")
+
+    # ------------------------------------------------------------ IMDS
+    def metadata(self):
+        app = self.app
+        path = urllib.parse.urlsplit(self.path).path
+        if self.fault(app.faults.pick("imds", path, "before"), xml=False):
+            app.calls.add("imds", path, None, None, 0, "fault")
+            return
+        with app.store.lock:
+            app.store.advance()
+            status, body, extra = app.imds.handle(self.command, self.path,
+                                                  self.headers)
+        app.calls.add("imds", path, None, None, status,
+                      None if status == 200 else str(status))
+        if self.fault(app.faults.pick("imds", path, "after"), xml=False):
+            return
+        extra.setdefault("Server", "EC2ws")
+        self.send(status, body, "text/plain", extra)
+
+    # ------------------------------------------------------------ EC2
+    def ec2(self, body):
+        app = self.app
+        rid = request_id()
+        path, _, query = self.path.partition("?")
+        params, problem = {}, None
+        try:
+            params = self.query_params(query, body)
+        except Ec2Error as err:
+            problem = err
+        action = params.get("Action", "")
+
+        if self.fault(app.faults.pick("ec2", action, "before"), xml=True):
+            app.calls.add("ec2", action, params, None, 0, "fault")
+            return
+        akid, detail = None, None
+        try:
+            if self.command not in ("GET", "POST"):
+                raise Ec2Error("InvalidAction", "HTTP method %s is not "
+                               "supported by this web service." % self.command)
+            if path != "/":
+                raise Ec2Error("InvalidAction", "The path %s is not valid "
+                               "for this web service." % path)
+            try:
+                akid = sigv4_verify.verify_request(
+                    app.creds, self.command, self.path,
+                    list(self.headers.items()), body, app.store.now(),
+                    app.store.settings["region"], "ec2")
+            except sigv4_verify.AuthError as err:
+                detail = err.detail
+                raise Ec2Error(err.code, err.message, err.status)
+            if problem:
+                raise problem
+            if not action:
+                raise Ec2Error("MissingAction", "The request must contain "
+                               "the parameter Action")
+            version = params.get("Version")
+            if not version:
+                raise Ec2Error("MissingParameter", "The request must contain "
+                               "the parameter Version")
+            if version != API_VERSION:
+                raise Ec2Error("NoSuchVersion", "An invalid or unrecognized "
+                               "version was specified for the request: %s "
+                               "(the fake speaks %s)" % (version, API_VERSION))
+            with app.store.lock:
+                app.store.advance()
+                out = ec2_actions.handle(app.store, action, params, rid)
+            status, code = 200, None
+        except Ec2Error as err:
+            status, code = err.status, err.code
+            out = error_xml(err.code, err.message, rid)
+        app.calls.add("ec2", action, params, akid, status, code, detail)
+        if self.fault(app.faults.pick("ec2", action, "after"), xml=True):
+            return
+        self.send(status, out, XML_TYPE)
+
+    def query_params(self, query, body):
+        """Parameters from the query string and, for POST, the form body.
+        Presigned-URL X-Amz-* parameters are left out.  Raises Ec2Error."""
+        pairs = []
+        try:
+            pairs += urllib.parse.parse_qsl(query, keep_blank_values=True,
+                                            strict_parsing=bool(query),
+                                            errors="strict")
+            if self.command == "POST" and body:
+                ctype = self.headers.get("Content-Type", "")
+                if not ctype.startswith("application/x-www-form-urlencoded"):
+                    raise Ec2Error("MalformedQueryString", "POST body must be "
+                                   "application/x-www-form-urlencoded, not "
+                                   "'%s'" % ctype)
+                pairs += urllib.parse.parse_qsl(body.decode("utf-8"),
+                                                keep_blank_values=True,
+                                                strict_parsing=True,
+                                                errors="strict")
+        except (ValueError, UnicodeDecodeError) as err:
+            raise Ec2Error("MalformedQueryString", "The query string is "
+                           "malformed: %s" % err)
+        params = {}
+        for k, v in pairs:
+            if k.startswith("X-Amz-"):
+                continue
+            if k in params:
+                raise Ec2Error("MalformedQueryString", "Parameter %s given "
+                               "more than once" % k)
+            params[k] = v
+        return params
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+# ---------------------------------------------------------------- start-up
+
+def parse_creds(text, where):
+    parts = text.strip().split(":", 2)
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise SystemExit("fake_aws: %s: expected AKID:SECRET[:TOKEN]" % where)
+    return parts[0], parts[1], parts[2] if len(parts) == 3 else None
+
+
+def write_atomic(path, text):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def ctl(argv):
+    """fake_aws.py ctl PORT METHOD PATH [JSON]: print the answer's body;
+    exit 0 on 2xx, 1 otherwise."""
+    if len(argv) not in (3, 4):
+        raise SystemExit("usage: fake_aws.py ctl PORT METHOD PATH [JSON]")
+    port, method, path = argv[:3]
+    data = argv[3].encode() if len(argv) == 4 else None
+    req = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path),
+                                 data=data, method=method.upper())
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            sys.stdout.write(resp.read().decode())
+            return 0
+    except urllib.error.HTTPError as err:
+        sys.stdout.write(err.read().decode())
+        return 1
+
+
+def build(argv):
+    """Parse options, bind the port: -> (server, app).  Used by main() and
+    by test_fake_aws.py to run the fake in-process."""
+    ap = argparse.ArgumentParser(prog="fake_aws.py",
+                                 description="Fake EC2 + IMDSv2 on 127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    ap.add_argument("--port-file", help="write the port number here")
+    ap.add_argument("--pid-file", help="write the process id here")
+    ap.add_argument("--state-dir", help="write port, pid; on exit "
+                    "state.json and calls.json")
+    ap.add_argument("--credentials", action="append", default=[],
+                    metavar="AKID:SECRET[:TOKEN]",
+                    help="accepted key (repeatable); TOKEN makes a session "
+                    "token required")
+    ap.add_argument("--credentials-file", metavar="FILE",
+                    help="one AKID:SECRET[:TOKEN] per line")
+    ap.add_argument("--region", default="us-west-2")
+    ap.add_argument("--account-id", default="123456789012")
+    ap.add_argument("--image", action="append", default=[],
+                    metavar="AMI-ID[:NAME]", help="seed a public image")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting, as POST /_fake/config takes")
+    ap.add_argument("--seed", type=int, help="seed for generated ids")
+    ap.add_argument("-q", "--quiet", action="store_true",
+                    help="no request log on stderr")
+    args = ap.parse_args(argv)
+
+    creds = [parse_creds(c, "--credentials") for c in args.credentials]
+    if args.credentials_file:
+        with open(args.credentials_file) as f:
+            for n, line in enumerate(f, 1):
+                if line.strip() and not line.lstrip().startswith("#"):
+                    creds.append(parse_creds(line, "%s:%d" % (
+                        args.credentials_file, n)))
+    if not creds:
+        creds = [DEFAULT_CREDENTIALS + (None,)]
+    images = []
+    for spec in args.image:
+        iid, _, name = spec.partition(":")
+        images.append({"image_id": iid, "name": name or iid,
+                       "owner_id": "137112412989", "owner_alias": "amazon",
+                       "public": True})
+    settings = {"region": args.region, "account_id": args.account_id}
+    app = App(args, creds, settings, images)
+    extra = {}
+    for kv in args.set:
+        k, _, v = kv.partition("=")
+        extra[k] = json.loads(v) if v[:1] in "[{\"" else v
+    try:
+        control._settings(app.store, extra)
+    except control.ControlError as err:
+        raise SystemExit("fake_aws: --set: %s" % err)
+    app.store.startup = dict(app.store.settings)
+
+    server = Server(("127.0.0.1", args.port), Handler)
+    server.app = app
+    app.port = server.server_address[1]
+    return server, app
+
+
+def main(argv):
+    if argv[:1] == ["ctl"]:
+        return ctl(argv[1:])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server, app = build(argv)
+    args = app.args
+    if args.state_dir:
+        os.makedirs(args.state_dir, exist_ok=True)
+        write_atomic(os.path.join(args.state_dir, "pid"), "%d\n" % app.pid)
+        write_atomic(os.path.join(args.state_dir, "port"), "%d\n" % app.port)
+    if args.pid_file:
+        write_atomic(args.pid_file, "%d\n" % app.pid)
+    if args.port_file:
+        write_atomic(args.port_file, "%d\n" % app.port)
+    sys.stdout.write("PORT %d\n" % app.port)
+    sys.stdout.flush()
+
+    worker = threading.Thread(target=server.serve_forever, daemon=True)
+    worker.start()
+    while not stop.wait(0.5):
+        pass
+    server.shutdown()
+    server.server_close()
+    if args.state_dir:
+        with app.store.lock:
+            app.store.advance()
+            write_atomic(os.path.join(args.state_dir, "state.json"),
+                         json.dumps(app.store.snapshot(), indent=2,
+                                    default=str))
+        write_atomic(os.path.join(args.state_dir, "calls.json"),
+                     json.dumps(app.calls.view(), indent=2, default=str))
+    for f in (args.pid_file, args.port_file):
+        if f and os.path.exists(f):
+            os.unlink(f)
+    if not args.quiet:
+        sys.stderr.write("fake_aws: stopped\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,158 @@
+"""Fault injection rules and the call log.
+
+A rule (POST /_fake/faults, JSON object or list of objects):
+  kind     "throttle"  EC2 RequestLimitExceeded, HTTP 503 (code/status
+                       may be overridden, e.g. "Throttling"/400)
+           "error"     an error answer: status (default 503), code (default
+                       Unavailable for 503, InternalError for 500), message
+           "reset"     close the connection with a TCP RST, no answer
+           "close"     close the connection cleanly (FIN), no answer
+           "delay"     sleep `ms` milliseconds, then answer normally
+           "hang"      sleep `ms` (default 60000), then reset
+  target   "ec2" (default), "imds" or "any"
+  action   only calls of this EC2 action (or IMDS path prefix); default all
+  when     "before" (default): instead of running the call;
+           "after": run the call (state changes!), then apply the fault to
+           the answer: a lost reply, for idempotency tests
+  after    let this many matching calls through first (default 0)
+  every    fire on the Nth, 2Nth, ... matching call after that (default 1)
+  count    how many times to fire; -1 = forever (default 1)
+Rules are tried in order; the first that fires wins.  GET /_fake/faults
+shows each rule with `seen` and `fired` counts.
+"""
+
+import threading
+import time
+
+KINDS = ("throttle", "error", "reset", "close", "delay", "hang")
+DEFAULT_CODES = {500: ("InternalError", "An internal error has occurred"),
+                 503: ("Unavailable", "The server is overloaded and can't "
+                       "handle the request.")}
+
+
+def make_rule(spec):
+    """Validate a JSON rule and fill in defaults.  Raises ValueError."""
+    if not isinstance(spec, dict):
+        raise ValueError("a fault rule is a JSON object")
+    unknown = set(spec) - {"kind", "target", "action", "when", "after",
+                           "every", "count", "status", "code", "message",
+                           "ms"}
+    if unknown:
+        raise ValueError("unknown fault fields: %s" % ", ".join(sorted(unknown)))
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise ValueError("fault kind must be one of %s" % ", ".join(KINDS))
+    rule = {"kind": kind, "target": spec.get("target", "ec2"),
+            "action": spec.get("action"), "when": spec.get("when", "before"),
+            "after": int(spec.get("after", 0)),
+            "every": int(spec.get("every", 1)),
+            "count": int(spec.get("count", 1)), "seen": 0, "fired": 0}
+    if rule["target"] not in ("ec2", "imds", "any"):
+        raise ValueError("fault target must be ec2, imds or any")
+    if rule["when"] not in ("before", "after"):
+        raise ValueError("fault 'when' must be before or after")
+    if rule["every"] < 1 or rule["after"] < 0:
+        raise ValueError("fault 'every' must be >= 1 and 'after' >= 0")
+    if kind == "throttle":
+        rule["status"] = int(spec.get("status", 503))
+        rule["code"] = spec.get("code", "RequestLimitExceeded")
+        rule["message"] = spec.get("message", "Request limit exceeded.")
+    elif kind == "error":
+        status = int(spec.get("status", 503))
+        code, msg = DEFAULT_CODES.get(status, ("InternalError",
+                                               "An internal error has "
+                                               "occurred"))
+        rule.update(status=status, code=spec.get("code", code),
+                    message=spec.get("message", msg))
+    if kind in ("delay", "hang"):
+        rule["ms"] = int(spec.get("ms", 60000 if kind == "hang" else 1000))
+    return rule
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+
+    def add(self, specs):
+        rules = [make_rule(s) for s in
+                 (specs if isinstance(specs, list) else [specs])]
+        with self.lock:
+            self.rules += rules
+        return rules
+
+    def clear(self):
+        with self.lock:
+            self.rules = []
+
+    def pick(self, target, action, when):
+        """The rule that fires for this call at this point, or None."""
+        with self.lock:
+            for r in self.rules:
+                if r["target"] not in (target, "any") or r["when"] != when:
+                    continue
+                if r["action"] and not (action == r["action"] or (
+                        target == "imds" and action.startswith(r["action"]))):
+                    continue
+                r["seen"] += 1
+                n = r["seen"] - r["after"]
+                if n <= 0 or n % r["every"] != 0:
+                    continue
+                if r["count"] >= 0 and r["fired"] >= r["count"]:
+                    continue
+                r["fired"] += 1
+                return dict(r)
+        return None
+
+    def view(self):
+        with self.lock:
+            return [dict(r) for r in self.rules]
+
+
+class CallLog:
+    """Every EC2 and IMDS request (not control calls): what, who, answer.
+    Parameters are kept minus secrets: UserData is replaced by its length."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self):
+        with self.lock:
+            self.calls = []
+            self.connections = 0
+
+    def connection(self):
+        with self.lock:
+            self.connections += 1
+
+    def add(self, kind, action, params, access_key, status, code, detail=None):
+        clean = {}
+        for k, v in (params or {}).items():
+            if k == "UserData":
+                v = "<%d base64 chars>" % len(v)
+            elif k.startswith("X-Amz-") and k not in ("X-Amz-Date",
+                                                      "X-Amz-Credential"):
+                continue
+            clean[k] = v
+        entry = {"seq": len(self.calls) + 1, "time": time.time(),
+                 "kind": kind, "action": action, "params": clean,
+                 "access_key": access_key, "status": status, "error": code}
+        if detail:
+            entry["detail"] = detail
+        with self.lock:
+            entry["seq"] = len(self.calls) + 1
+            self.calls.append(entry)
+
+    def view(self, action=None):
+        with self.lock:
+            calls = [c for c in self.calls
+                     if action is None or c["action"] == action]
+            counts, errors = {}, {}
+            for c in self.calls:
+                counts[c["action"]] = counts.get(c["action"], 0) + 1
+                if c["error"]:
+                    errors[c["error"]] = errors.get(c["error"], 0) + 1
+            return {"calls": calls, "counts": counts, "errors": errors,
+                    "total": len(self.calls),
+                    "connections": self.connections}
