@@ -37,9 +37,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 # Helpers shared by several suites (test servers, temp dirs) live in tests/unit/lib/.
 UNIT_LIB_OBJ := $(patsubst %.c,build/obj/host/%.o,$(wildcard tests/unit/lib/*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/test/%,$(UNIT_SRC))
-MANS     := $(wildcard cmd/*/*.1)
+MANS     := $(wildcard cmd/*/*.1) scripts/deploy-socorro.1
+SCRIPTS  := scripts/deploy-socorro
 
-.PHONY: all check unit integration install demo bench lint clean distclean deps
+.PHONY: all check unit integration install demo bench lint clean distclean deps rpm
 all: $(BINS)
 
 # --- third-party dependencies, rebuilt only when the pins change ---------
@@ -91,6 +92,7 @@ build/test/test_%: build/obj/host/tests/unit/test_%.o build/obj/host/tests/unit/
 # --- tests -----------------------------------------------------------------
 check: all $(UNIT_BINS) build/test/helpers
 	scripts/lint-banned
+	scripts/lint-shell
 	@for m in $(MANS); do mandoc -Tlint -Wwarning $$m || exit 1; done; echo "mandoc -Tlint: $(words $(MANS)) man pages clean"
 	tests/run $(UNIT_BINS)
 
@@ -110,7 +112,7 @@ lint:
 	scripts/lint-banned
 	scripts/lint-format
 	for m in $(MANS); do mandoc -Tlint -Wwarning $$m || exit 1; done
-	shellcheck scripts/fetch-deps scripts/build-deps scripts/lint-banned tests/run
+	scripts/lint-shell
 
 # --- demo, bench -----------------------------------------------------------
 demo: all
@@ -122,11 +124,22 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/socorro-bootstrap
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
 	cp -R etc/. $(DESTDIR)$(PREFIX)/share/socorro-bootstrap/
+
+# The toolkit's own RPM, built by its own create-rpm from `make install`.
+rpm: all
+	rm -rf build/rpmroot
+	$(MAKE) install PREFIX=/usr DESTDIR=$(CURDIR)/build/rpmroot
+	mkdir -p dist
+	bin/create-rpm --root build/rpmroot --name socorro-bootstrap --pkg-version $(VERSION) \
+		--release 1 --arch x86_64 --license MPL-2.0 --url https://github.com/mozilla-services/socorro \
+		--summary "Static commands that bootstrap and deploy Socorro" \
+		--description "identify-role, create-ami, roll-role, create-rpm, setup-postgres, setup-es, rabbit-init, consul-load, backup and deploy-socorro: static binaries with no run-time dependencies." \
+		-o dist
 
 clean:
 	rm -rf bin build/obj build/test build/gen build/musl/libcommon.a build/host/libcommon.a
 distclean:
-	rm -rf bin build
+	rm -rf bin build dist

@@ -13,7 +13,20 @@
 #include "exits.h"
 #include "strdist.h"
 
-static const char *const env_keys[] = { "region", "roles", "master", NULL };
+/*
+ * An environment's keys: its roles, and where its services are (read by
+ * the commands with --env, and by deploy-socorro through
+ * identify-role --env).  Secrets never go here, only paths to files
+ * holding them.
+ */
+static const char *const env_keys[] = { "region", "roles", "master",
+	"consul_addr", "consul_token_file", "socorro_config", "vars_file",
+	"postgres_url", "postgres_rw_password_file", "postgres_ro_password_file",
+	"elasticsearch_url", "rabbitmq_url",
+	"rabbitmq_admin_password_file", "rabbitmq_password_file",
+	"backup_url", "yum_publish", "rpm_sign_key_file",
+	"ami_source", "ami_instance_type", "ami_subnet", "ami_security_group",
+	"ami_iam_profile", NULL };
 static const char *const role_keys[] = { "roleenv", "autoscalename", "elbname",
 	"terraformname", "sslelb", "applyscalingpolicy", "notifyforunhealthyelb",
 	"scalevariable", NULL };
@@ -534,6 +547,18 @@ config_env_value(const struct config *cfg, const char *env, const char *key)
 {
 	const struct cfg_entry *e = find_entry(find_section(cfg, CFG_ENV, env), key, "");
 	return e ? e->value : NULL;
+}
+
+int
+config_env_key_at(const struct config *cfg, const char *env, size_t i, const char **key,
+    const char **value)
+{
+	const struct cfg_section *s = find_section(cfg, CFG_ENV, env);
+	if (s == NULL || i >= s->nentries)
+		return -1;
+	*key = s->entries[i].key;
+	*value = s->entries[i].value;
+	return 0;
 }
 
 int

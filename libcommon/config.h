@@ -5,6 +5,9 @@
  *	region = us-west-2
  *	roles  = socorroweb processor submitter ...   roles this env has
  *	master = socorroweb processor                 roles a deploy rolls
+ *	postgres_url = postgres://db.internal/breakpad  where its services are
+ *	                            (the full list: env_keys in config.c and
+ *	                            etc/socorro.ini)
  *
  *	[role:*]                    defaults for every role
  *	roleenv       = {role}-{env}
@@ -92,6 +95,13 @@ bool config_has_env(const struct config *cfg, const char *env);
  * env or the key is absent.
  */
 const char *config_env_value(const struct config *cfg, const char *env, const char *key);
+
+/*
+ * config_env_key_at: the i-th key = value of [env:NAME], in file order;
+ * 0, or -1 past the end (or no such env).
+ */
+int config_env_key_at(const struct config *cfg, const char *env, size_t i, const char **key,
+    const char **value);
 
 /*
  * Iteration over ROLE-ENVs, in file order: config_roleenv_at(cfg, env,

@@ -14,6 +14,8 @@
  *        identify-role [-qv] [-c FILE] [--json | --field NAME] --self
  *        identify-role [-qv] [-c FILE] [--json] --list ENV
  *        identify-role [-qv] [-c FILE] [--json] --all
+ *        identify-role [-qv] [-c FILE] [--json] --env ENV
+ *        identify-role [-qv] --payload FILE|-
  *
  *   -c, --config FILE   configuration (default: $SOCORRO_CONFIG,
  *                       /etc/socorro/socorro.ini, then the copy installed
@@ -24,6 +26,13 @@
  *   --list ENV          the ROLE-ENVs a deploy of ENV rolls (its master
  *                       list), one per line
  *   --all               every ROLE-ENV the configuration knows
+ *   --env ENV           the environment's own settings (region, service
+ *                       endpoints, secret file paths) as KEY=value lines,
+ *                       keys upper-cased: what deploy-socorro evals
+ *   --payload FILE|-    read a GitHub push webhook payload (Jenkins'
+ *                       $payload): PAYLOAD_KIND (tag or branch),
+ *                       PAYLOAD_REF, PAYLOAD_HASH, PAYLOAD_ENV (a tag
+ *                       means prod, as in the original deploy job)
  *   --self              on an EC2 instance: the instance's own ROLE-ENV, from
  *                       its socorro:roleenv tag or its auto-scaling group
  *                       (instance metadata, IMDSv2; see self.c)
@@ -41,6 +50,7 @@
  * printed on stdout then); 69 --self: instance metadata unreachable; 74
  * stdout failed; 78 configuration missing or invalid.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +71,8 @@ static const char usage_text[] =
     "       identify-role [-qv] [-c FILE] [--json | --field NAME] --self\n"
     "       identify-role [-qv] [-c FILE] [--json] --list ENV\n"
     "       identify-role [-qv] [-c FILE] [--json] --all\n"
+    "       identify-role [-qv] [-c FILE] [--json] --env ENV\n"
+    "       identify-role [-qv] --payload FILE|-\n"
     "\n"
     "  -c, --config FILE   configuration file\n"
     "  --json              one JSON object per name, one per line\n"
@@ -68,6 +80,8 @@ static const char usage_text[] =
     "  --list ENV          the ROLE-ENVs a deploy of ENV rolls (master list)\n"
     "  --all               every ROLE-ENV the configuration knows\n"
     "  --self              this EC2 instance's own ROLE-ENV (from its tags)\n"
+    "  --env ENV           the environment's settings as KEY=value lines\n"
+    "  --payload FILE|-    a GitHub push webhook payload: kind, ref, hash, env\n"
     "  -v, --verbose       say which configuration file is used\n"
     "  -q, --quiet         only errors on stderr\n"
     "  -h, --help          this text\n"
@@ -78,7 +92,7 @@ static const char usage_text[] =
 
 static const char *const linked_libs[] = { "libinih", "jansson", "curl", "bearssl", "expat", NULL };
 
-enum { OPT_FIELD = CLI_FIRST_PRIVATE, OPT_LIST, OPT_ALL, OPT_SELF };
+enum { OPT_FIELD = CLI_FIRST_PRIVATE, OPT_LIST, OPT_ALL, OPT_SELF, OPT_ENV, OPT_PAYLOAD };
 
 #define NFIELDS 10
 static const char *const field_names[NFIELDS] = { "ROLEENV", "ROLE", "ENV",
@@ -152,6 +166,8 @@ struct options {
 	struct cli_common common;
 	const char *field;
 	const char *list_env;
+	const char *env;
+	const char *payload;
 	bool all;
 	bool self;
 };
@@ -166,6 +182,8 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		{ "list", required_argument, NULL, OPT_LIST },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "self", no_argument, NULL, OPT_SELF },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "payload", required_argument, NULL, OPT_PAYLOAD },
 		CLI_OPT_END
 	};
 	int c;
@@ -178,6 +196,8 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		case OPT_LIST: o->list_env = optarg; break;
 		case OPT_ALL: o->all = true; break;
 		case OPT_SELF: o->self = true; break;
+		case OPT_ENV: o->env = optarg; break;
+		case OPT_PAYLOAD: o->payload = optarg; break;
 		default:
 			fputs(usage_text, stderr);
 			exit(EX_USAGE);
@@ -192,10 +212,11 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		cli_print_version(stdout, "identify-role", linked_libs);
 		exit(log_finish_stdout(lg, EX_OK));
 	}
-	int modes = (optind < argc) + (o->list_env != NULL) + o->all + o->self;
+	int modes = (optind < argc) + (o->list_env != NULL) + o->all + o->self + (o->env != NULL) +
+	    (o->payload != NULL);
 	if (modes != 1) {
-		log_error(lg, modes == 0 ? "give a ROLE-ENV, --self, --list ENV or --all"
-					 : "ROLE-ENV names, --self, --list and --all do not mix");
+		log_error(lg, modes == 0 ? "give a ROLE-ENV, --self, --list ENV, --all, --env ENV or --payload"
+					 : "ROLE-ENV names, --self, --list, --all, --env and --payload do not mix");
 		fputs(usage_text, stderr);
 		exit(EX_USAGE);
 	}
@@ -209,6 +230,34 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 			      "NOTIFYFORUNHEALTHYELB SCALEVARIABLE", o->field);
 		exit(EX_USAGE);
 	}
+}
+
+/* format_settings appends [env:NAME]'s keys as KEY=value lines, or JSON. */
+static int
+format_settings(struct buf *out, const struct config *cfg, const char *env, bool json)
+{
+	const char *key, *value;
+	json_t *o = json ? json_object() : NULL;
+	int r = json && o == NULL ? -1 : 0;
+	if (r == 0 && !json)
+		r = sh_assign(out, "ENV", env);
+	else if (r == 0)
+		r = json_object_set_new(o, "ENV", json_string(env));
+	for (size_t i = 0; r == 0 && config_env_key_at(cfg, env, i, &key, &value) == 0; i++) {
+		char upper[CFG_NAME_MAX];
+		size_t n = 0;
+		for (; key[n] && n < sizeof(upper) - 1; n++)
+			upper[n] = (char)toupper((unsigned char)key[n]);
+		upper[n] = '\0';
+		r = json ? json_object_set_new(o, upper, json_string(value)) : sh_assign(out, upper, value);
+	}
+	if (json) {
+		char *text = r == 0 ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(o);
+		r = text && buf_puts(out, text) == 0 && buf_putc(out, '\n') == 0 ? 0 : -1;
+		free(text);
+	}
+	return r;
 }
 
 /* format_one appends one resolved name in the form the options ask for. */
@@ -265,6 +314,15 @@ main(int argc, char **argv)
 
 	log_init(&lg, "identify-role", stderr);
 	parse_args(argc, argv, &o, &lg);
+	if (o.payload != NULL) {
+		/* Needs no configuration: a payload names no role. */
+		buf_init(&out, 4096);
+		status = identify_payload(&lg, o.payload, &out);
+		if (status == EX_OK)
+			fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+		return log_finish_stdout(&lg, status);
+	}
 	load_config(&cfg, o.common.config, &lg);
 	buf_init(&out, 16u << 20);
 
@@ -280,6 +338,14 @@ main(int argc, char **argv)
 			if (r == -1)
 				log_die(&lg, EX_SOFTWARE, "out of memory formatting output");
 		}
+	} else if (o.env != NULL) {
+		if (!config_has_env(&cfg, o.env)) {
+			log_error(&lg, "unknown env \"%s\" in %s", o.env, cfg.path);
+			config_free(&cfg);
+			return EX_DATAERR;
+		}
+		if (format_settings(&out, &cfg, o.env, o.common.json) == -1)
+			log_die(&lg, EX_SOFTWARE, "out of memory formatting output");
 	} else if (o.self) {
 		status = identify_self(&lg, &cfg, &ri);
 		if (status == EX_OK && format_one(&out, &o, &ri, true) == -1)
