@@ -110,12 +110,15 @@ integration: all
 
 lint:
 	scripts/lint-banned
+	scripts/lint-shell
 	scripts/lint-format
 	for m in $(MANS); do mandoc -Tlint -Wwarning $$m || exit 1; done
-	scripts/lint-shell
 
 # --- demo, bench -----------------------------------------------------------
-demo: all
+# A fresh machine: install what is needed (as CI does), build, run the demo.
+demo:
+	scripts/install-build-deps
+	$(MAKE) all
 	scripts/demo
 bench: all
 	tests/bench/run
