@@ -20,6 +20,7 @@ HOST     := build/host
 MUSL_CC  := musl-gcc
 HOST_CC  := gcc
 MUSL_CFLAGS := $(WARN) $(DEFS) -Os -ffunction-sections -fdata-sections \
+               -ffile-prefix-map=$(CURDIR)/= \
                -Ilibcommon -I$(MUSL)/include -Ibuild/gen
 HOST_CFLAGS := $(WARN) $(DEFS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -40,7 +41,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/test/%,$(UNIT_SRC))
 MANS     := $(wildcard cmd/*/*.1) scripts/deploy-socorro.1
 SCRIPTS  := scripts/deploy-socorro
 
-.PHONY: all check unit integration install demo bench lint clean distclean deps rpm
+.PHONY: all check unit integration install demo bench lint clean distclean deps rpm fuzz \
+	reproducible
+FUZZ_SECONDS ?= 10
 all: $(BINS)
 
 # --- third-party dependencies, rebuilt only when the pins change ---------
@@ -122,6 +125,12 @@ demo:
 	scripts/demo
 bench: all
 	tests/bench/run
+# Two clean builds in two directories must give byte-identical binaries.
+reproducible:
+	scripts/check-reproducible
+# libFuzzer targets (clang), FUZZ_SECONDS each; results in tests/fuzz/RESULTS.md.
+fuzz: $(HOST)/.built
+	scripts/fuzz $(FUZZ_SECONDS)
 
 # --- install ---------------------------------------------------------------
 install: all

@@ -70,34 +70,45 @@ name_in(const char *const *list, const char *name, size_t n)
 	return false;
 }
 
+/* span: how many of s[0..n) come before any byte of reject (strcspn, bounded). */
+static size_t
+span(const char *s, size_t n, const char *reject)
+{
+	size_t i = 0;
+	while (i < n && s[i] != '\0' && strchr(reject, s[i]) == NULL)
+		i++;
+	return i;
+}
+
 /*
- * skip_userinfo: s follows "://"; the length of a "user:pass@" that
+ * skip_userinfo: s[0..n) follows "://"; the length of a "user:pass@" that
  * starts it, or 0.  The last '@' before the path counts, so a password
- * holding a raw '@' is still removed whole.
+ * holding a raw '@' is still removed whole.  Everything here is bounded
+ * by n: libcurl's trace buffers do not end with a NUL.
  */
 static size_t
-skip_userinfo(const char *s)
+skip_userinfo(const char *s, size_t n)
 {
-	size_t n = strcspn(s, "/?# \t\r\n\"'<>");
+	size_t end = span(s, n, "/?# \t\r\n\"'<>");
 	size_t at = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < end; i++)
 		if (s[i] == '@')
 			at = i + 1;
 	return at;
 }
 
 /*
- * redact_param: s points just after '?', '&' or ';'.  If a secret
+ * redact_param: s[0..n) follows '?', '&' or ';'.  If a secret
  * parameter's "name=" starts there, writes "name=REDACTED" and returns how
  * much of s it stands for; else returns 0.
  */
 static size_t
-redact_param(struct out *o, const char *s)
+redact_param(struct out *o, const char *s, size_t n)
 {
-	size_t name = strcspn(s, "=&#; \t\r\n");
-	if (s[name] != '=' || !name_in(secret_params, s, name))
+	size_t name = span(s, n, "=&#; \t\r\n");
+	if (name == n || s[name] != '=' || !name_in(secret_params, s, name))
 		return 0;
-	size_t value = strcspn(s + name + 1, "&#; \t\r\n\"'");
+	size_t value = span(s + name + 1, n - name - 1, "&#; \t\r\n\"'");
 	out_put(o, s, name + 1);
 	out_put(o, "REDACTED", 8);
 	return name + 1 + value;
@@ -110,14 +121,14 @@ redact_into(struct out *o, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n && s[i] != '\0') {
 		unsigned char ch = (unsigned char)s[i];
-		if (ch == ':' && strncmp(s + i, "://", 3) == 0) {
+		if (ch == ':' && n - i >= 3 && memcmp(s + i, "://", 3) == 0) {
 			out_put(o, "://", 3);
 			i += 3;
-			i += skip_userinfo(s + i);
+			i += skip_userinfo(s + i, n - i);
 		} else if (ch == '?' || ch == '&' || ch == ';') {
 			out_putc(o, (char)ch);
 			i++;
-			i += redact_param(o, s + i);
+			i += redact_param(o, s + i, n - i);
 		} else if (ch < 0x20 || ch == 0x7f) {
 			char esc[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
 			out_put(o, esc, 4);

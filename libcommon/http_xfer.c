@@ -201,8 +201,10 @@ set_options(struct xfer *x)
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (x->https)
 		SET(CURLOPT_CAINFO, x->ca);
-	/* Refuse early when Content-Length is over; not for a streaming sink. */
-	if (x->req->on_data == NULL && x->limit < (size_t)LLONG_MAX)
+	/* Refuse early when Content-Length is over; not for a streaming sink,
+	 * nor for HEAD, whose Content-Length is the size of a body not sent. */
+	if (x->req->on_data == NULL && x->limit < (size_t)LLONG_MAX &&
+	    strcmp(x->req->method, "HEAD") != 0)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->limit);
 	if (c->trace != NULL) {
 		SET(CURLOPT_DEBUGFUNCTION, http_trace_debug);

@@ -25,13 +25,16 @@ log_add_secret(struct log *lg, const char *secret)
 {
 	if (secret == NULL || *secret == '\0')
 		return 0;
+	size_t n = strlen(secret);
 	for (int i = 0; i < lg->nsecrets; i++)
-		if (lg->secrets[i] == secret)
+		if (lg->secret_len[i] == n && memcmp(lg->secret_store + lg->secret_off[i], secret, n) == 0)
 			return 0;
-	if (lg->nsecrets == LOG_MAX_SECRETS)
+	if (lg->nsecrets == LOG_MAX_SECRETS || n > sizeof(lg->secret_store) - lg->secret_used)
 		return -1;
-	lg->secrets[lg->nsecrets] = secret;
-	lg->secret_len[lg->nsecrets] = strlen(secret);
+	memcpy(lg->secret_store + lg->secret_used, secret, n);
+	lg->secret_off[lg->nsecrets] = lg->secret_used;
+	lg->secret_len[lg->nsecrets] = n;
+	lg->secret_used += n;
 	lg->nsecrets++;
 	return 0;
 }
@@ -39,6 +42,8 @@ log_add_secret(struct log *lg, const char *secret)
 void
 log_forget_secrets(struct log *lg)
 {
+	secure_wipe(lg->secret_store, sizeof(lg->secret_store));
+	lg->secret_used = 0;
 	lg->nsecrets = 0;
 }
 
@@ -66,7 +71,7 @@ secret_at(const struct log *lg, const char *p)
 	size_t best = 0;
 	for (int i = 0; i < lg->nsecrets; i++) {
 		size_t n = lg->secret_len[i];
-		if (n > best && strncmp(p, lg->secrets[i], n) == 0)
+		if (n > best && strncmp(p, lg->secret_store + lg->secret_off[i], n) == 0)
 			best = n;
 	}
 	return best;

@@ -20,7 +20,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#define LOG_MAX_SECRETS 32
+#define LOG_MAX_SECRETS 64
+#define LOG_SECRET_STORE 16384 /* bytes for all the copies together */
 #define LOG_LINE_MAX 4096
 #define LOG_PROGRESS_INTERVAL 5
 
@@ -39,13 +40,16 @@ struct log {
 	bool tty;
 	bool progress_live;              /* a live line is on the screen */
 	struct timespec progress_last;   /* when the last progress was shown */
-	const char *secrets[LOG_MAX_SECRETS];
+	char secret_store[LOG_SECRET_STORE]; /* the copies, back to back */
+	size_t secret_used;
+	size_t secret_off[LOG_MAX_SECRETS];
 	size_t secret_len[LOG_MAX_SECRETS];
 	int nsecrets;
 };
 
 void log_init(struct log *lg, const char *prog, FILE *out);
-/* log_add_secret: 0, or -1 if the registry is full.  "" is ignored. */
+/* log_add_secret: 0, or -1 if the registry is full.  "" is ignored, and
+ * so is a secret already registered. */
 int log_add_secret(struct log *lg, const char *secret);
 void log_forget_secrets(struct log *lg);
 bool log_enabled(const struct log *lg, enum log_level level);

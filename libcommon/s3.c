@@ -29,6 +29,7 @@ struct s3_call {
 	const char *payload_hash;
 	int (*sink)(void *ctx, const char *p, size_t n);
 	void *sink_ctx;
+	bool sse;                 /* it creates an object: c->sse applies */
 };
 
 static bool
@@ -117,9 +118,18 @@ s3_send(struct s3_client *c, const struct s3_call *k, struct http_response *resp
 	const struct aws_credentials *cr = &c->session->cred;
 	struct sigv4_credentials sc = { cr->access_key_id, cr->secret_access_key,
 		cr->session_token[0] ? cr->session_token : NULL };
+	/* x-amz-* headers must be signed too. */
+	struct sigv4_header sse[2];
+	size_t nsse = 0;
+	if (k->sse && c->sse) {
+		sse[nsse++] = (struct sigv4_header){ "x-amz-server-side-encryption", c->sse };
+		if (c->sse_kms_key_id)
+			sse[nsse++] = (struct sigv4_header){ "x-amz-server-side-encryption-aws-kms-key-id",
+				c->sse_kms_key_id };
+	}
 	struct sigv4_request sr = { .method = k->method, .host = buf_str(&host),
-		.path = buf_str(&path), .query = k->query, .when = time(NULL),
-		.region = c->session->region, .service = "s3",
+		.path = buf_str(&path), .query = k->query, .headers = sse, .nheaders = nsse,
+		.when = time(NULL), .region = c->session->region, .service = "s3",
 		.payload_hash = k->payload_hash ? k->payload_hash : SIGV4_EMPTY_HASH,
 		.flags = SIGV4_S3 };
 	struct sigv4_auth auth;
@@ -128,11 +138,13 @@ s3_send(struct s3_client *c, const struct s3_call *k, struct http_response *resp
 		r = EX_SOFTWARE;
 		goto out;
 	}
-	struct http_header h[3 + SIGV4_ADD_MAX];
+	struct http_header h[5 + SIGV4_ADD_MAX];
 	size_t nh = 0;
 	h[nh++] = (struct http_header){ "Host", buf_str(&host) };
 	if (k->content_type)
 		h[nh++] = (struct http_header){ "Content-Type", k->content_type };
+	for (size_t i = 0; i < nsse; i++)
+		h[nh++] = (struct http_header){ sse[i].name, sse[i].value };
 	for (size_t i = 0; i < auth.nheaders; i++)
 		h[nh++] = (struct http_header){ auth.headers[i].name, auth.headers[i].value };
 	struct http_request rq = { .method = k->method, .url = buf_str(&url), .headers = h,
@@ -199,7 +211,8 @@ s3_put_mem(struct s3_client *c, const char *key, const void *p, size_t n,
 	char hash[SIGV4_HEX_SIZE];
 	sigv4_payload_hash(p, n, hash);
 	struct s3_call k = { .method = "PUT", .key = key, .content_type = content_type,
-		.body = { .kind = HTTP_BODY_MEM, .data = p, .len = n }, .payload_hash = hash };
+		.body = { .kind = HTTP_BODY_MEM, .data = p, .len = n }, .payload_hash = hash,
+		.sse = true };
 	struct http_response resp;
 	int r = simple(c, &k, &resp, e);
 	http_response_free(&resp);
@@ -218,7 +231,7 @@ put_file(struct s3_client *c, const char *key, FILE *f, uint64_t size, const cha
 	}
 	struct s3_call k = { .method = "PUT", .key = key, .content_type = content_type,
 		.body = { .kind = HTTP_BODY_FILE, .file = f, .size = (long long)size },
-		.payload_hash = hash };
+		.payload_hash = hash, .sse = true };
 	struct http_response resp;
 	int r = simple(c, &k, &resp, e);
 	http_response_free(&resp);
@@ -273,13 +286,16 @@ fill(size_t (*read)(void *, char *, size_t), void *ctx, char *b, size_t n)
 
 static int
 upload_part(struct s3_client *c, const char *key, const char *id, size_t num, const char *p,
-    size_t n, char etag[S3_ETAG_MAX], struct s3_error *e)
+    size_t n, const char *payload_hash, char etag[S3_ETAG_MAX], struct s3_error *e)
 {
 	char hash[SIGV4_HEX_SIZE];
 	struct buf q;
 	buf_init(&q, 2048);
 	int r = buf_printf(&q, "partNumber=%zu&uploadId=", num) | sigv4_uri_encode(&q, id, 1);
-	sigv4_payload_hash(p, n, hash);
+	if (payload_hash == NULL)
+		sigv4_payload_hash(p, n, hash);
+	else
+		str_copy(hash, sizeof(hash), payload_hash);
 	struct s3_call k = { .method = "PUT", .key = key, .query = buf_str(&q),
 		.body = { .kind = HTTP_BODY_MEM, .data = p, .len = n }, .payload_hash = hash };
 	struct http_response resp;
@@ -301,7 +317,7 @@ start_upload(struct s3_client *c, const char *key, const char *content_type, cha
     size_t idsize, struct s3_error *e)
 {
 	struct s3_call k = { .method = "POST", .key = key, .query = "uploads",
-		.content_type = content_type };
+		.content_type = content_type, .sse = true };
 	struct http_response resp;
 	int r = simple(c, &k, &resp, e);
 	struct xml_doc doc;
@@ -403,7 +419,7 @@ s3_upload_stream(struct s3_client *c, const char *key,
 			    c->bucket, key, S3_MAX_PARTS);
 			r = EX_DATAERR;
 		} else {
-			r = upload_part(c, key, id, nparts + 1, b, n, etags[nparts], e);
+			r = upload_part(c, key, id, nparts + 1, b, n, NULL, etags[nparts], e);
 			nparts++;
 			if (n < psize)
 				break;
@@ -487,4 +503,32 @@ s3_list(struct s3_client *c, const char *prefix, struct s3_list *out, struct s3_
 	} while (r == 0 && token[0]);
 	buf_free(&q);
 	return r;
+}
+
+int
+s3_multipart_start(struct s3_client *c, const char *key, const char *content_type, char *id,
+    size_t idsize, struct s3_error *e)
+{
+	return start_upload(c, key, content_type, id, idsize, e);
+}
+
+int
+s3_multipart_part(struct s3_client *c, const char *key, const char *id, size_t num,
+    const char *p, size_t n, const char *payload_hash, char etag[S3_ETAG_MAX],
+    struct s3_error *e)
+{
+	return upload_part(c, key, id, num, p, n, payload_hash, etag, e);
+}
+
+int
+s3_multipart_complete(struct s3_client *c, const char *key, const char *id,
+    char (*etags)[S3_ETAG_MAX], size_t n, struct s3_error *e)
+{
+	return finish_upload(c, key, id, etags, n, e);
+}
+
+void
+s3_multipart_abort(struct s3_client *c, const char *key, const char *id, struct s3_error *e)
+{
+	abort_upload(c, key, id, e);
 }

@@ -64,6 +64,14 @@ struct s3_client {
 	bool path_style;
 	size_t part_size;     /* multipart part size, S3_PART_SIZE by default */
 	unsigned long calls;  /* requests sent, for -v */
+	/*
+	 * Server-side encryption for the objects this client writes (PUT,
+	 * CreateMultipartUpload), NULL for the bucket's default: "AES256"
+	 * or "aws:kms", with sse_kms_key_id the KMS key (NULL: the default
+	 * key).  Sent as x-amz-server-side-encryption[-aws-kms-key-id].
+	 */
+	const char *sse;
+	const char *sse_kms_key_id;
 };
 
 struct s3_error {
@@ -106,6 +114,25 @@ int s3_upload_file(struct s3_client *c, const char *key, FILE *f, uint64_t size,
  */
 int s3_upload_stream(struct s3_client *c, const char *key,
     size_t (*read)(void *ctx, char *buf, size_t n), void *ctx, const char *content_type,
+    struct s3_error *e);
+/*
+ * The steps of a multipart upload, for callers that drive their own (one
+ * client per thread; see s3_upload_stream for the usual way).
+ * s3_multipart_start writes the upload id into id; s3_multipart_part
+ * sends part number num (1-based) of n bytes and writes its ETag
+ * (payload_hash: the part's SHA-256 in lowercase hex if the caller has
+ * it, else NULL and it is computed here);
+ * s3_multipart_complete joins parts 1..n given their ETags (an error
+ * inside a 200 counts); s3_multipart_abort adds its outcome to e->text.
+ */
+int s3_multipart_start(struct s3_client *c, const char *key, const char *content_type,
+    char *id, size_t idsize, struct s3_error *e);
+int s3_multipart_part(struct s3_client *c, const char *key, const char *id, size_t num,
+    const char *p, size_t n, const char *payload_hash, char etag[S3_ETAG_MAX],
+    struct s3_error *e);
+int s3_multipart_complete(struct s3_client *c, const char *key, const char *id,
+    char (*etags)[S3_ETAG_MAX], size_t n, struct s3_error *e);
+void s3_multipart_abort(struct s3_client *c, const char *key, const char *id,
     struct s3_error *e);
 /* s3_get streams the object's body to sink (see http.h's on_data). */
 int s3_get(struct s3_client *c, const char *key, int (*sink)(void *ctx, const char *p, size_t n),

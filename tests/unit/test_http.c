@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "exits.h"
 #include "http.h"
+#include "http_impl.h"
 
 extern char **environ;
 
@@ -876,6 +877,46 @@ START_TEST(test_redact_known_answers)
 }
 END_TEST
 
+/*
+ * libcurl's trace buffers end without a NUL (found by tests/fuzz/
+ * http_headers): nothing past n may be read, or shown.  ASan catches a
+ * read past these exact-size copies.
+ */
+START_TEST(test_trace_unterminated_blocks)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{ "Location: https://u:p@h/?token=abc", "< Location: https://h/?token=REDACTED\n" },
+		{ "Location: http:/", "< Location: http:/\n" },
+		{ "Location: http://u:p", "< Location: http://u:p\n" },
+		{ "GET /x?password", "< GET /x?password\n" },
+		{ "GET /x?token=", "< GET /x?token=REDACTED\n" },
+		{ "Host: a:", "< Host: a:\n" },
+		{ "Cookie:", "< Cookie: [REDACTED]\n" },
+	};
+	struct http_client c;
+	struct http_trace t;
+	struct lines tr = { .multiline = 0 };
+	memset(&c, 0, sizeof(c));
+	c.trace = trace_sink;
+	c.trace_ctx = &tr;
+	buf_init(&tr.all, 1 << 16);
+	http_trace_start(&t, &c);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = strlen(v[i].in);
+		char *p = malloc(n);
+		ck_assert_ptr_nonnull(p);
+		memcpy(p, v[i].in, n); /* no NUL after it */
+		buf_reset(&tr.all);
+		http_trace_debug(NULL, CURLINFO_HEADER_IN, p, n, &t);
+		ck_assert_str_eq(buf_str(&tr.all), v[i].out);
+		free(p);
+	}
+	buf_free(&tr.all);
+}
+END_TEST
+
 /* --- TLS -------------------------------------------------------------------- */
 
 static int
@@ -1005,6 +1046,7 @@ suite(void)
 	tcase_add_test(tc, test_connection_reused);
 	tcase_add_test(tc, test_trace_redacts_secrets);
 	tcase_add_test(tc, test_redact_known_answers);
+	tcase_add_test(tc, test_trace_unterminated_blocks);
 	tcase_add_test(tc, test_tls_trusted_ca);
 	tcase_add_test(tc, test_tls_unknown_ca);
 	tcase_add_test(tc, test_tls_wrong_host);

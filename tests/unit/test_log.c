@@ -90,6 +90,27 @@ START_TEST(registered_secrets_never_print)
 }
 END_TEST
 
+START_TEST(registry_keeps_its_own_copy)
+{
+	/* A caller may wipe and free its secret right after registering it. */
+	struct log lg;
+	struct capture c;
+	capture_open(&c, &lg, 0);
+	char *heap = strdup("freed-secret-value");
+	ck_assert_int_eq(log_add_secret(&lg, heap), 0);
+	ck_assert_int_eq(log_add_secret(&lg, "freed-secret-value"), 0); /* same text: once */
+	ck_assert_int_eq(lg.nsecrets, 1);
+	secure_wipe(heap, strlen(heap));
+	free(heap);
+	log_error(&lg, "leak? %s", "freed-secret-value");
+	ck_assert_str_eq(capture_text(&c), "tool: leak? [REDACTED]\n");
+	log_forget_secrets(&lg);
+	for (size_t i = 0; i < sizeof(lg.secret_store); i++)
+		ck_assert_int_eq(lg.secret_store[i], 0);
+	capture_close(&c);
+}
+END_TEST
+
 START_TEST(longest_secret_wins)
 {
 	struct log lg;
@@ -184,6 +205,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, lines_are_prefixed_and_leveled);
 	tcase_add_test(tc, registered_secrets_never_print);
+	tcase_add_test(tc, registry_keeps_its_own_copy);
 	tcase_add_test(tc, longest_secret_wins);
 	tcase_add_test(tc, registry_full_is_reported);
 	tcase_add_test(tc, control_characters_cannot_forge_lines);

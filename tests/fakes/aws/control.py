@@ -7,6 +7,7 @@ route(app, method, path, query, data) -> (status, JSON-able object)
 import re
 import urllib.parse
 
+import control_asg
 from state import DEFAULTS
 
 
@@ -82,6 +83,11 @@ def route(app, method, path, query, data):
             return _images(store, method, arg, data)
         if head == "credentials":
             return _credentials(app, method, arg, data)
+        if head in ("groups", "loadbalancers", "seed"):
+            answer = control_asg.route(
+                app, method, [urllib.parse.unquote(p) for p in parts], data)
+            if answer is not None:
+                return answer
         if head == "imds":
             if method == "POST":
                 try:
@@ -101,10 +107,12 @@ def _instances(store, method, iid, data):
         raise ControlError(404, "no instance %r" % iid)
     if method == "POST":
         data = data or {}
-        bad = set(data) - {"outcome", "exit", "console"}
+        bad = set(data) - {"outcome", "exit", "console", "healthy"}
         if bad:
             raise ControlError(400, "instance control: unknown %s"
                                % ", ".join(sorted(bad)))
+        if "healthy" in data:  # never passes health checks when false
+            inst["healthy"] = bool(data["healthy"])
         try:
             store.control_instance(inst, data.get("outcome"),
                                    data.get("exit"), data.get("console"))
@@ -137,10 +145,15 @@ def _images(store, method, image_id, data):
     if img is None:
         raise ControlError(404, "no image %r" % image_id)
     if method == "POST":
+        if "healthy" in data:  # its instances never pass health checks
+            img["healthy"] = bool(data["healthy"])
         outcome = data.get("outcome")
-        if outcome not in ("available", "failed"):
+        if outcome is None and "healthy" in data:
+            pass
+        elif outcome not in ("available", "failed"):
             raise ControlError(400, "image outcome: available or failed")
-        img["outcome"] = outcome
+        else:
+            img["outcome"] = outcome
         if data.get("now") and img["state"] == "pending":
             store.schedule(0, "image_done", image_id, 0)
             store.advance()

@@ -12,6 +12,7 @@ import hashlib
 import re
 
 from ec2_images import IMAGE_ACTIONS
+from ec2_templates import TEMPLATE_ACTIONS
 from ec2_query import (FILTER, PAGING, TAG_SPEC, Ec2Error, Params,
                        check_filters, check_id, dry_run, get_instances,
                        match_filters, missing, not_found_images, page,
@@ -276,7 +277,8 @@ def get_console_output(store, p, rid):
     ])
 
 
-# images, snapshots and tags: see ec2_images.py
+# images, snapshots and tags: see ec2_images.py; launch templates:
+# ec2_templates.py
 ACTIONS = {
     "RunInstances": (run_instances, [
         r"ImageId", r"InstanceType", r"MinCount", r"MaxCount", r"UserData",
@@ -295,6 +297,7 @@ ACTIONS = {
     "GetConsoleOutput": (get_console_output, [r"InstanceId", r"Latest"]),
 }
 ACTIONS.update(IMAGE_ACTIONS)
+ACTIONS.update(TEMPLATE_ACTIONS)
 
 
 def handle(store, action, raw, rid):

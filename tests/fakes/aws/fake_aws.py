@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""fake_aws: a strict fake of the AWS EC2 Query API (2016-11-15) and of EC2
-instance metadata (IMDSv2), for socorro-bootstrap's tests.  Python 3
+"""fake_aws: a strict fake of the AWS EC2, Auto Scaling and classic ELB
+Query APIs and of EC2 instance metadata (IMDSv2), for socorro-bootstrap's
+tests.  Python 3
 standard library only.  README.md (next to this file) is the manual.
 
     fake_aws.py [--port N] [--port-file F] [--state-dir D]
@@ -12,7 +13,10 @@ standard library only.  README.md (next to this file) is the manual.
 One port on 127.0.0.1 serves three things:
     /_fake/...   control API for tests (no signature)
     /latest/...  instance metadata, IMDSv2
-    anything else: EC2 Query API; every request's SigV4 signature verified
+    anything else: the Query APIs of EC2 (2016-11-15), Auto Scaling
+                 (2011-01-01) and classic ELB (2012-06-01), told apart by
+                 their Version; every request's SigV4 signature verified,
+                 with the API's own signing name in its scope
 The first line on stdout is `PORT <n>`.  SIGTERM or SIGINT stop it cleanly
 (exit 0); with --state-dir, state.json and calls.json are left there.
 """
@@ -33,13 +37,48 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import asg_actions  # noqa: E402
 import control  # noqa: E402
 import ec2_actions  # noqa: E402
+import elb_actions  # noqa: E402
 import faults  # noqa: E402
 import imds  # noqa: E402
+import query_xml  # noqa: E402
 import sigv4_verify  # noqa: E402
 from ec2_query import API_VERSION, Ec2Error, error_xml, request_id  # noqa
 from state import Store  # noqa: E402
+
+# The Query APIs on the one port, told apart by their Version parameter
+# (or, without one, by the service of the credential scope), as one
+# AWS_ENDPOINT_URL serves them all: name -> (version, signing name,
+# handler).
+APIS = {
+    "ec2": (API_VERSION, "ec2", ec2_actions.handle),
+    "autoscaling": ("2011-01-01", "autoscaling", asg_actions.handle),
+    "elb": ("2012-06-01", "elasticloadbalancing", elb_actions.handle),
+}
+
+
+def pick_api(params, headers):
+    """The API a request is for: by Version, else by the Authorization
+    header's credential scope, else EC2."""
+    for name, (version, _, _) in APIS.items():
+        if params.get("Version") == version:
+            return name
+    auth = headers.get("Authorization", "")
+    for name, (_, service, _) in APIS.items():
+        if "/%s/aws4_request" % service in auth:
+            return name
+    return "ec2"
+
+
+def api_error(api, code, message, status, rid):
+    """(status, body) of an error in the API's own shape."""
+    if api == "ec2":
+        return status, error_xml(code, message, rid)
+    if code in query_xml.AUTH_CODES:
+        code, status, message = query_xml.AUTH_CODES[code]
+    return status, query_xml.error_xml(api, code, message, rid, status)
 
 DEFAULT_CREDENTIALS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 XML_TYPE = "text/xml;charset=UTF-8"
@@ -75,6 +114,9 @@ class App:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as AWS does
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle
+    # and the client's delayed ACK would add 40 ms to every answer.
+    disable_nagle_algorithm = True
     server_version = "AmazonEC2"
     sys_version = ""
 
@@ -126,7 +168,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                        struct.pack("ii", 1, 0))
             self.connection.close()  # really closed once rfile/wfile are
 
-    def fault(self, rule, xml):
+    def fault(self, rule, xml, api="ec2"):
         """Apply a fault rule.  True if it answered (or dropped) the call."""
         if rule is None:
             return False
@@ -139,11 +181,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind in ("reset", "hang", "close"):
             self.drop(rst=kind != "close")
             return True
+        status, code, message = faults.answer(rule, api)
         if xml:
-            self.send(rule["status"], error_xml(rule["code"], rule["message"],
-                                                request_id()), XML_TYPE)
+            status, body = api_error(api, code, message, status,
+                                     request_id())
+            self.send(status, body, XML_TYPE)
         else:
-            self.send(rule["status"], rule["message"].encode(), "text/plain")
+            self.send(status, message.encode(), "text/plain")
         return True
 
     def do_GET(self):
@@ -158,7 +202,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.path.startswith("/latest/") or self.path == "/latest":
             self.metadata()
         else:
-            self.ec2(body)
+            self.api(body)
 
     do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
@@ -196,8 +240,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         extra.setdefault("Server", "EC2ws")
         self.send(status, body, "text/plain", extra)
 
-    # ------------------------------------------------------------ EC2
-    def ec2(self, body):
+    # ------------------------------------------------------------ Query APIs
+    def api(self, body):
+        """EC2, Auto Scaling or ELB: one Query API call."""
         app = self.app
         rid = request_id()
         path, _, query = self.path.partition("?")
@@ -207,9 +252,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except Ec2Error as err:
             problem = err
         action = params.get("Action", "")
+        api = pick_api(params, self.headers)
+        version, service, handle = APIS[api]
 
-        if self.fault(app.faults.pick("ec2", action, "before"), xml=True):
-            app.calls.add("ec2", action, params, None, 0, "fault")
+        if self.fault(app.faults.pick(api, action, "before"), True, api):
+            app.calls.add(api, action, params, None, 0, "fault")
             return
         akid, detail = None, None
         try:
@@ -223,7 +270,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 akid = sigv4_verify.verify_request(
                     app.creds, self.command, self.path,
                     list(self.headers.items()), body, app.store.now(),
-                    app.store.settings["region"], "ec2")
+                    app.store.settings["region"], service)
             except sigv4_verify.AuthError as err:
                 detail = err.detail
                 raise Ec2Error(err.code, err.message, err.status)
@@ -232,23 +279,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not action:
                 raise Ec2Error("MissingAction", "The request must contain "
                                "the parameter Action")
-            version = params.get("Version")
-            if not version:
+            if not params.get("Version"):
                 raise Ec2Error("MissingParameter", "The request must contain "
                                "the parameter Version")
-            if version != API_VERSION:
+            if params["Version"] != version:
                 raise Ec2Error("NoSuchVersion", "An invalid or unrecognized "
                                "version was specified for the request: %s "
-                               "(the fake speaks %s)" % (version, API_VERSION))
+                               "(the fake speaks %s)" % (params["Version"],
+                                                        version))
             with app.store.lock:
                 app.store.advance()
-                out = ec2_actions.handle(app.store, action, params, rid)
+                out = handle(app.store, action, params, rid)
             status, code = 200, None
         except Ec2Error as err:
-            status, code = err.status, err.code
-            out = error_xml(err.code, err.message, rid)
-        app.calls.add("ec2", action, params, akid, status, code, detail)
-        if self.fault(app.faults.pick("ec2", action, "after"), xml=True):
+            status, out = api_error(api, err.code, err.message, err.status,
+                                    rid)
+            code = err.code
+        app.calls.add(api, action, params, akid, status, code, detail)
+        if self.fault(app.faults.pick(api, action, "after"), True, api):
             return
         self.send(status, out, XML_TYPE)
 

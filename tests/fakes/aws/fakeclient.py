@@ -1,5 +1,5 @@
 """Helpers for test_fake_aws.py: reading tests/vectors/sigv4 and a minimal
-signed EC2 Query client for the fake (signing with sigv4_verify's
+signed Query API client (EC2, Auto Scaling, ELB) for the fake (signing with sigv4_verify's
 functions, which the vector tests vouch for)."""
 
 import hashlib
@@ -55,7 +55,8 @@ class Client:
             conn.close()
 
     def call(self, params, key=KEY, secret=SECRET, token=None,
-             region="us-west-2", when=None, tamper=None, method="POST"):
+             region="us-west-2", when=None, tamper=None, method="POST",
+             service="ec2"):
         body = urllib.parse.urlencode(params).encode()
         query = ""
         if method == "GET":  # the Query API also takes GET /?Action=...
@@ -73,8 +74,8 @@ class Client:
         signed = sorted(n.lower() for n, _ in headers)
         creq = sv.canonical_request(method, "/", query, headers, signed,
                                     hashlib.sha256(body).hexdigest())
-        scope = "%s/%s/ec2/aws4_request" % (amz_date[:8], region)
-        sig = sv.sign(secret, amz_date[:8], region, "ec2",
+        scope = "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
+        sig = sv.sign(secret, amz_date[:8], region, service,
                       sv.string_to_sign(amz_date, scope, creq))
         headers.append(("Authorization", "%s Credential=%s/%s, "
                         "SignedHeaders=%s, Signature=%s" % (

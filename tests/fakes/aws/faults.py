@@ -1,16 +1,19 @@
 """Fault injection rules and the call log.
 
 A rule (POST /_fake/faults, JSON object or list of objects):
-  kind     "throttle"  EC2 RequestLimitExceeded, HTTP 503 (code/status
-                       may be overridden, e.g. "Throttling"/400)
+  kind     "throttle"  the API's throttling answer: EC2
+                       RequestLimitExceeded, HTTP 503; Auto Scaling and
+                       ELB Throttling, HTTP 400 (code/status may be
+                       overridden)
            "error"     an error answer: status (default 503), code (default
                        Unavailable for 503, InternalError for 500), message
            "reset"     close the connection with a TCP RST, no answer
            "close"     close the connection cleanly (FIN), no answer
            "delay"     sleep `ms` milliseconds, then answer normally
            "hang"      sleep `ms` (default 60000), then reset
-  target   "ec2" (default), "imds" or "any"
-  action   only calls of this EC2 action (or IMDS path prefix); default all
+  target   "ec2" (default), "autoscaling", "elb", "imds", "api" (any of
+           the three Query APIs) or "any"
+  action   only calls of this action (or IMDS path prefix); default all
   when     "before" (default): instead of running the call;
            "after": run the call (state changes!), then apply the fault to
            the answer: a lost reply, for idempotency tests
@@ -25,6 +28,11 @@ import threading
 import time
 
 KINDS = ("throttle", "error", "reset", "close", "delay", "hang")
+TARGETS = ("ec2", "autoscaling", "elb", "imds", "api", "any")
+# Throttling as each API answers it: (HTTP status, code, message).
+THROTTLE = {"ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
+            "autoscaling": (400, "Throttling", "Rate exceeded"),
+            "elb": (400, "Throttling", "Rate exceeded")}
 DEFAULT_CODES = {500: ("InternalError", "An internal error has occurred"),
                  503: ("Unavailable", "The server is overloaded and can't "
                        "handle the request.")}
@@ -47,16 +55,18 @@ def make_rule(spec):
             "after": int(spec.get("after", 0)),
             "every": int(spec.get("every", 1)),
             "count": int(spec.get("count", 1)), "seen": 0, "fired": 0}
-    if rule["target"] not in ("ec2", "imds", "any"):
-        raise ValueError("fault target must be ec2, imds or any")
+    if rule["target"] not in TARGETS:
+        raise ValueError("fault target must be one of %s"
+                         % ", ".join(TARGETS))
     if rule["when"] not in ("before", "after"):
         raise ValueError("fault 'when' must be before or after")
     if rule["every"] < 1 or rule["after"] < 0:
         raise ValueError("fault 'every' must be >= 1 and 'after' >= 0")
     if kind == "throttle":
-        rule["status"] = int(spec.get("status", 503))
-        rule["code"] = spec.get("code", "RequestLimitExceeded")
-        rule["message"] = spec.get("message", "Request limit exceeded.")
+        # None: the throttling answer of the API called (see answer()).
+        rule["status"] = int(spec["status"]) if "status" in spec else None
+        rule["code"] = spec.get("code")
+        rule["message"] = spec.get("message")
     elif kind == "error":
         status = int(spec.get("status", 503))
         code, msg = DEFAULT_CODES.get(status, ("InternalError",
@@ -67,6 +77,16 @@ def make_rule(spec):
     if kind in ("delay", "hang"):
         rule["ms"] = int(spec.get("ms", 60000 if kind == "hang" else 1000))
     return rule
+
+
+def answer(rule, api):
+    """(status, code, message) of an error or throttle rule for a call of
+    api ("ec2", "autoscaling", "elb")."""
+    status, code, message = THROTTLE.get(api, THROTTLE["ec2"])
+    if rule["kind"] == "error":
+        status, code, message = 503, None, None
+    return (rule["status"] or status, rule["code"] or code,
+            rule["message"] or message)
 
 
 class Faults:
@@ -89,7 +109,10 @@ class Faults:
         """The rule that fires for this call at this point, or None."""
         with self.lock:
             for r in self.rules:
-                if r["target"] not in (target, "any") or r["when"] != when:
+                if r["target"] not in (target, "any") and not (
+                        r["target"] == "api" and target != "imds"):
+                    continue
+                if r["when"] != when:
                     continue
                 if r["action"] and not (action == r["action"] or (
                         target == "imds" and action.startswith(r["action"]))):

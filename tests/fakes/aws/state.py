@@ -25,6 +25,7 @@ import random
 import threading
 import time
 
+import asg_world
 import userdata
 
 DEFAULTS = {
@@ -40,6 +41,7 @@ DEFAULTS = {
     "default_outcome": "success",  # user-data with no outcome directive
     "default_exit": 1,        # exit status of a failing script
     "max_instances": 20,      # live instances allowed (InstanceLimitExceeded)
+    "health_delay": 0.3,      # running + registered -> InService / Healthy
 }
 
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32,
@@ -79,6 +81,7 @@ class Store:
             self.events = []  # heap of (due, seq, kind, resource id, epoch)
             self.cursor = None
             self.seq = itertools.count()
+            self.asg = asg_world.World(self)  # Auto Scaling, ELB, templates
             for img in self.seed_images:
                 self.add_image(**img)
 
@@ -113,10 +116,13 @@ class Store:
                     self._instance_event(kind, rid, epoch, at)
             finally:
                 self.cursor = None
+        self.asg.tick()
 
     # ------------------------------------------------------------ instances
     def _set_state(self, inst, state, at, reason=None):
         inst["state"] = state
+        if state == "running":
+            inst["running_at"] = at
         inst["history"].append({"state": state, "at": iso(at)})
         if reason is not None:
             inst["state_reason"] = reason
@@ -344,6 +350,7 @@ class Store:
             v["user_data_bytes"] = len(i["user_data"])
             v["plan"] = i["plan"].as_dict()
             v["outcome"], v["exit"] = i["outcome"], i["exit"]
+            v["healthy"] = i.get("healthy", True)
             return v
 
         def img_view(m):
@@ -356,7 +363,7 @@ class Store:
         def snap_view(s):
             return dict(s, start_time=iso(s["start_time"]))
 
-        return {
+        return dict({
             "now": iso(self.now()),
             "settings": dict(self.settings),
             "instances": [inst_view(i) for i in self.instances.values()],
@@ -366,4 +373,4 @@ class Store:
             "snapshots": [snap_view(s) for s in self.snapshots.values()],
             "tags": [{"resource_id": r, "resource_type": t, "key": k,
                       "value": v} for r, t, k, v in self.all_tags()],
-        }
+        }, **self.asg.snapshot())

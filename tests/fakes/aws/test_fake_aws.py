@@ -539,5 +539,8 @@ class Process(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(d, "portfile")))
 
 
+# Auto Scaling, ELB and launch templates: test_fake_asg.py
+from test_fake_asg import AutoScaling  # noqa: E402,F401
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,7 @@
 #!/bin/sh
-# tests/fakes/aws/test_with_awscli.sh: check the fake EC2/IMDS server against
-# a real client, Debian's `aws` CLI (package awscli), so the fake is known to
-# speak the real protocol.  Run from the top of the tree:
+# tests/fakes/aws/test_with_awscli.sh: check the fake EC2/IMDS, Auto Scaling
+# and classic ELB server against a real client, Debian's `aws` CLI (package
+# awscli), so the fake is known to speak the real protocol.  Run from the top of the tree:
 #
 #     sh tests/fakes/aws/test_with_awscli.sh
 #
@@ -391,5 +391,128 @@ rc=$?
 ctl GET /_fake/calls
 check "the CLI takes role credentials from the fake IMDSv2 and EC2 accepts them" \
 	imdscli '"'"$(py "$T/ctl.json" '[c["access_key"] for c in d["calls"] if c["action"] == "DescribeImages"][-1]')"'".startswith("ASIA") and '"$(py "$T/ctl.json" 'd["counts"].get("/latest/api/token", 0) >= 1')"
+
+# --- EC2 launch templates ----------------------------------------------------------
+ctl DELETE /_fake/calls
+ctl POST /_fake/images '{"name": "socorro-next", "image_id": "ami-0000000000000beef"}'
+NEXT=ami-0000000000000beef
+aws_ lt ec2 create-launch-template --launch-template-name cli-web-lt \
+	--version-description first \
+	--launch-template-data '{"ImageId": "ami-00000000000000001", "InstanceType": "t3.small", "KeyName": "web", "SecurityGroupIds": ["sg-00000000000000001"], "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "web"}]}]}'
+check "create-launch-template: version 1 is default and latest" lt \
+	'd["LaunchTemplate"]["LaunchTemplateId"].startswith("lt-") and d["LaunchTemplate"]["DefaultVersionNumber"] == 1 and d["LaunchTemplate"]["LatestVersionNumber"] == 1'
+LT=$(py "$T/lt.json" 'd["LaunchTemplate"]["LaunchTemplateId"]')
+aws_ ltd ec2 describe-launch-templates --launch-template-names cli-web-lt
+check "describe-launch-templates by name" ltd \
+	'[t["LaunchTemplateId"] for t in d["LaunchTemplates"]] == ["'"$LT"'"]'
+aws_ ltv ec2 create-launch-template-version --launch-template-id "$LT" \
+	--source-version 1 --version-description "new AMI" \
+	--launch-template-data "{\"ImageId\": \"$NEXT\"}"
+check "create-launch-template-version from version 1: version 2, other data kept" ltv \
+	'd["LaunchTemplateVersion"]["VersionNumber"] == 2 and d["LaunchTemplateVersion"]["LaunchTemplateData"]["ImageId"] == "'"$NEXT"'" and d["LaunchTemplateVersion"]["LaunchTemplateData"]["KeyName"] == "web" and d["LaunchTemplateVersion"]["LaunchTemplateData"]["SecurityGroupIds"] == ["sg-00000000000000001"] and d["LaunchTemplateVersion"]["LaunchTemplateData"]["TagSpecifications"][0]["Tags"] == [{"Key": "role", "Value": "web"}]'
+aws_ ltvd ec2 describe-launch-template-versions --launch-template-id "$LT" \
+	--versions '$Latest' '$Default'
+check "describe-launch-template-versions \$Latest \$Default" ltvd \
+	'[(v["VersionNumber"], v["DefaultVersion"], v["LaunchTemplateData"]["ImageId"]) for v in d["LaunchTemplateVersions"]] == [(2, False, "'"$NEXT"'"), (1, True, "ami-00000000000000001")]'
+aws_ ltvbad ec2 describe-launch-template-versions --launch-template-id "$LT" --versions 9
+refused "describe-launch-template-versions of a missing version" ltvbad \
+	InvalidLaunchTemplateId.VersionNotFound
+aws_ ltv3 ec2 create-launch-template-version --launch-template-id "$LT" \
+	--source-version 2 --launch-template-data '{"InstanceType": "t3.medium"}'
+aws_ ltdel ec2 delete-launch-template-versions --launch-template-id "$LT" --versions 3 1
+check "delete-launch-template-versions: 3 deleted, the default (1) refused" ltdel \
+	'[v["VersionNumber"] for v in d["SuccessfullyDeletedLaunchTemplateVersions"]] == [3] and [(v["VersionNumber"], v["ResponseError"]["Code"]) for v in d["UnsuccessfullyDeletedLaunchTemplateVersions"]] == [(1, "launchTemplateVersionIsDefaultVersion")]'
+
+# --- Auto Scaling ---------------------------------------------------------------------
+ctl POST /_fake/config '{"run_delay": 0.1, "health_delay": 0.2}'
+ctl POST /_fake/groups '{"name": "cli-web", "min": 1, "desired": 2, "max": 4, "launch_name": "cli-web-lt", "launch_template_version": "1", "load_balancers": ["cli-elb"]}'
+aws_ dg autoscaling describe-auto-scaling-groups --auto-scaling-group-names cli-web nonexistent
+check "describe-auto-scaling-groups: the seeded group, its template, ELB, two instances" dg \
+	'len(d["AutoScalingGroups"]) == 1 and d["AutoScalingGroups"][0]["LaunchTemplate"] == {"LaunchTemplateId": "'"$LT"'", "LaunchTemplateName": "cli-web-lt", "Version": "1"} and d["AutoScalingGroups"][0]["LoadBalancerNames"] == ["cli-elb"] and [(i["LifecycleState"], i["HealthStatus"]) for i in d["AutoScalingGroups"][0]["Instances"]] == [("InService", "Healthy")] * 2'
+printf '#!/bin/sh\necho web\n' >"$T/web.sh"
+aws_ clc autoscaling create-launch-configuration --launch-configuration-name cli-lc \
+	--image-id "$NEXT" --instance-type t3.small --key-name web \
+	--security-groups sg-00000000000000001 --user-data "file://$T/web.sh" \
+	--block-device-mappings '[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 20, "VolumeType": "gp3"}}]' \
+	--instance-monitoring Enabled=false --metadata-options HttpTokens=required
+check "create-launch-configuration" clc 'd is None'
+aws_ dlc autoscaling describe-launch-configurations --launch-configuration-names cli-lc
+check "describe-launch-configurations: image, user data (base64), devices, monitoring" dlc \
+	'len(d["LaunchConfigurations"]) == 1 and d["LaunchConfigurations"][0]["ImageId"] == "'"$NEXT"'" and __import__("base64").b64decode(d["LaunchConfigurations"][0]["UserData"]) == b"#!/bin/sh\necho web\n" and d["LaunchConfigurations"][0]["BlockDeviceMappings"] == [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 20, "VolumeType": "gp3"}}] and d["LaunchConfigurations"][0]["InstanceMonitoring"] == {"Enabled": False} and d["LaunchConfigurations"][0]["MetadataOptions"]["HttpTokens"] == "required"'
+aws_ clc2 autoscaling create-launch-configuration --launch-configuration-name cli-lc \
+	--image-id "$NEXT" --instance-type t3.small
+refused "create-launch-configuration with a name in use: AlreadyExists" clc2 AlreadyExists
+aws_ upd autoscaling update-auto-scaling-group --auto-scaling-group-name cli-web \
+	--launch-configuration-name cli-lc --min-size 2 --max-size 6 --desired-capacity 4
+check "update-auto-scaling-group: launch configuration and sizes" upd 'd is None'
+aws_ updbad autoscaling update-auto-scaling-group --auto-scaling-group-name cli-web \
+	--desired-capacity 9
+refused "update-auto-scaling-group beyond MaxSize: ValidationError" updbad ValidationError
+sleep 0.5 # the group launches at once; the instances run after run_delay
+aws_ dg2 autoscaling describe-auto-scaling-groups --auto-scaling-group-names cli-web
+check "the group launched two instances of the new configuration" dg2 \
+	'sorted((i.get("LaunchConfigurationName", ""), i["LifecycleState"]) for i in d["AutoScalingGroups"][0]["Instances"]) == [("", "InService")] * 2 + [("cli-lc", "InService")] * 2 and (d["AutoScalingGroups"][0]["MinSize"], d["AutoScalingGroups"][0]["DesiredCapacity"]) == (2, 4)'
+NEWI=$(py "$T/dg2.json" '[i["InstanceId"] for i in d["AutoScalingGroups"][0]["Instances"] if i.get("LaunchConfigurationName") == "cli-lc"][0]')
+aws_ sdc autoscaling set-desired-capacity --auto-scaling-group-name cli-web --desired-capacity 3
+check "set-desired-capacity" sdc 'd is None'
+aws_ dg3 autoscaling describe-auto-scaling-groups --auto-scaling-group-names cli-web
+check "scaling in takes an instance of the older launch template first" dg3 \
+	'sorted(i.get("LaunchConfigurationName", "lt") for i in d["AutoScalingGroups"][0]["Instances"] if i["LifecycleState"] == "InService") == ["cli-lc", "cli-lc", "lt"]'
+OLDI=$(py "$T/dg3.json" '[i["InstanceId"] for i in d["AutoScalingGroups"][0]["Instances"] if "LaunchTemplate" in i and i["LifecycleState"] == "InService"][0]')
+aws_ term1 autoscaling terminate-instance-in-auto-scaling-group --instance-id "$OLDI" \
+	--should-decrement-desired-capacity
+check "terminate-instance-in-auto-scaling-group: an activity in progress" term1 \
+	'd["Activity"]["StatusCode"] == "InProgress" and d["Activity"]["AutoScalingGroupName"] == "cli-web" and "shrinking the capacity from 3 to 2" in d["Activity"]["Cause"]'
+aws_ term2 autoscaling terminate-instance-in-auto-scaling-group --instance-id "$NEWI" \
+	--should-decrement-desired-capacity
+refused "terminating below MinSize with decrement: ValidationError" term2 ValidationError
+aws_ act autoscaling describe-scaling-activities --auto-scaling-group-name cli-web --max-items 50
+check "describe-scaling-activities: launches and terminations, newest first" act \
+	'd["Activities"][0]["Description"] == "Terminating EC2 instance: '"$OLDI"'" and any(a["Description"].startswith("Launching a new EC2 instance") for a in d["Activities"])'
+aws_ dlcb autoscaling delete-launch-configuration --launch-configuration-name cli-lc
+refused "delete-launch-configuration while a group uses it: ResourceInUse" dlcb ResourceInUse
+aws_ upd2 autoscaling update-auto-scaling-group --auto-scaling-group-name cli-web \
+	--launch-template "LaunchTemplateId=$LT,Version=\$Latest"
+aws_ dlc2 autoscaling delete-launch-configuration --launch-configuration-name cli-lc
+check "update-auto-scaling-group --launch-template, then delete-launch-configuration" dlc2 'd is None'
+
+# --- classic ELB ----------------------------------------------------------------------
+aws_ dlb elb describe-load-balancers --load-balancer-names cli-elb
+check "describe-load-balancers: the group's instances registered" dlb \
+	'd["LoadBalancerDescriptions"][0]["LoadBalancerName"] == "cli-elb" and len(d["LoadBalancerDescriptions"][0]["Instances"]) >= 2 and d["LoadBalancerDescriptions"][0]["HealthCheck"]["Target"] == "HTTP:80/"'
+aws_ dlbx elb describe-load-balancers --load-balancer-names nope
+refused "describe-load-balancers of an unknown name: LoadBalancerNotFound" dlbx LoadBalancerNotFound
+aws_ wis elb wait instance-in-service --load-balancer-name cli-elb --instances "$NEWI"
+check "elb wait instance-in-service (a botocore waiter)" wis 'True'
+aws_ dih elb describe-instance-health --load-balancer-name cli-elb --instances "$NEWI"
+check "describe-instance-health: InService" dih \
+	'd["InstanceStates"] == [{"InstanceId": "'"$NEWI"'", "State": "InService", "ReasonCode": "N/A", "Description": "N/A"}]'
+aws_ dereg elb deregister-instances-from-load-balancer --load-balancer-name cli-elb --instances "$NEWI"
+check "deregister-instances-from-load-balancer: no longer listed" dereg \
+	'"'"$NEWI"'" not in [i["InstanceId"] for i in d["Instances"]]'
+ctl POST /_fake/config '{"health_delay": 30}' # time to see the registration
+aws_ reg elb register-instances-with-load-balancer --load-balancer-name cli-elb --instances "$NEWI"
+check "register-instances-with-load-balancer: listed again" reg \
+	'"'"$NEWI"'" in [i["InstanceId"] for i in d["Instances"]]'
+aws_ dih2 elb describe-instance-health --load-balancer-name cli-elb --instances "$NEWI"
+check "just registered: OutOfService, registration in progress" dih2 \
+	'd["InstanceStates"][0]["State"] == "OutOfService" and d["InstanceStates"][0]["Description"] == "Instance registration is still in progress."'
+ctl POST /_fake/config '{"health_delay": 0.2}'
+aws_ regx elb register-instances-with-load-balancer --load-balancer-name cli-elb \
+	--instances i-0000000000000dead
+refused "registering an unknown instance: InvalidInstance" regx InvalidInstance
+
+# --- throttling and signatures, as the CLI sees them ---------------------------------------
+ctl DELETE /_fake/calls
+ctl POST /_fake/faults '[{"kind": "throttle", "target": "autoscaling", "count": 1}, {"kind": "throttle", "target": "elb", "count": 1}]'
+aws_ thra autoscaling describe-auto-scaling-groups
+aws_ thre elb describe-load-balancers
+check "Auto Scaling and ELB Throttling (HTTP 400): the CLI retries both and succeeds" thre \
+	"$(calls DescribeAutoScalingGroups) == 2 and $(calls DescribeLoadBalancers) == 2"
+ctl DELETE /_fake/faults
+AWS_SECRET_ACCESS_KEY=wrong-secret aws_ asgbad autoscaling describe-auto-scaling-groups
+refused "Auto Scaling with a wrong secret: SignatureDoesNotMatch" asgbad SignatureDoesNotMatch
+AWS_ACCESS_KEY_ID=AKIAUNKNOWNKEY000000 aws_ elbbad elb describe-load-balancers
+refused "ELB with an unknown key: InvalidClientTokenId" elbbad InvalidClientTokenId
 
 if [ "$failures" -eq 0 ]; then exit 0; else exit 1; fi
