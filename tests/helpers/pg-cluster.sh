@@ -81,8 +81,9 @@ pg_cluster_start() {
 
 pg_cluster_stop() {
 	[ -n "${PGC_DIR-}" ] || return 0
-	[ -f "$PGC_DIR/data/postmaster.pid" ] &&
-		pg_as "$PG_BIN/pg_ctl" -D "$PGC_DIR/data" stop -m fast -w >/dev/null 2>&1
+	if [ -f "$PGC_DIR/data/postmaster.pid" ]; then
+		pg_as "$PG_BIN/pg_ctl" -D "$PGC_DIR/data" stop -m fast -w >/dev/null 2>&1 || true
+	fi
 	rm -rf "$PGC_DIR"
 	PGC_DIR=
 }

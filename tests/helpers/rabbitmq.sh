@@ -96,11 +96,13 @@ rabbit_stop() {
 	# the wrapper and epmd by theirs.  KILL: its data is thrown away, and a
 	# clean stop takes seconds.
 	[ -n "$RB_BEAM_PID" ] || RB_BEAM_PID=$(cat "$RB_DIR/beam.pid" 2>/dev/null)
-	[ -n "$RB_BEAM_PID" ] && kill -KILL "$RB_BEAM_PID" 2>/dev/null
-	[ -n "$RB_SERVER_PID" ] && kill -TERM "$RB_SERVER_PID" 2>/dev/null
-	[ -n "$RB_EPMD_PID" ] && kill -TERM "$RB_EPMD_PID" 2>/dev/null
-	[ -n "$RB_SERVER_PID" ] && wait "$RB_SERVER_PID" 2>/dev/null
-	[ -n "$RB_EPMD_PID" ] && wait "$RB_EPMD_PID" 2>/dev/null
+	[ -z "$RB_BEAM_PID" ] || kill -KILL "$RB_BEAM_PID" 2>/dev/null || true
+	[ -z "$RB_SERVER_PID" ] || kill -TERM "$RB_SERVER_PID" 2>/dev/null || true
+	[ -z "$RB_EPMD_PID" ] || kill -TERM "$RB_EPMD_PID" 2>/dev/null || true
+	# Their wait status is 128+15: not a failure of the stop (and under
+	# set -e in a caller's cleanup it must not end the cleanup).
+	if [ -n "$RB_SERVER_PID" ]; then wait "$RB_SERVER_PID" 2>/dev/null || true; fi
+	if [ -n "$RB_EPMD_PID" ]; then wait "$RB_EPMD_PID" 2>/dev/null || true; fi
 	RB_SERVER_PID='' RB_EPMD_PID='' RB_BEAM_PID=''
 }
 
