@@ -291,11 +291,14 @@ left_behind(struct roll *r)
 	for (int i = 0; i < r->nold; i++)
 		if (!r->gone[i])
 			buf_printf(&ids, " %s", r->old[i]);
+	char max[64] = "";
+	if (r->want_max > r->before.max)
+		str_fmt(max, sizeof(max), ", then set MaxSize back to %ld", r->before.max);
 	log_error(r->lg,
 	    "%s runs the new AMI, but old instances are still in it:%s; terminate them with "
 	    "'aws autoscaling terminate-instance-in-auto-scaling-group "
-	    "--should-decrement-desired-capacity --instance-id ID', then set MaxSize back to %ld",
-	    r->before.name, buf_str(&ids), r->before.max);
+	    "--should-decrement-desired-capacity --instance-id ID'%s",
+	    r->before.name, buf_str(&ids), max);
 	buf_free(&ids);
 }
 
@@ -308,6 +311,8 @@ commit(struct roll *r)
 	if (rc != 0 || *r->signalled)
 		return rc ? rc : EX_TEMPFAIL;
 	signals_block(true);
+	if (*r->signalled) /* it came between the update and the block */
+		return EX_TEMPFAIL;
 	for (int i = 0; i < r->nold; i++) {
 		rc = terminate(r, r->old[i], "old");
 		if (rc != 0 && !r->committed)

@@ -327,7 +327,7 @@ def describe_scaling_activities(store, p, rid):
         ("NextToken", nxt)])
 
 
-# ---------------------------------------------------------------- launch configurations
+# ---------------------------------------------------------------- launch configs
 
 EBS_FIELDS = ("SnapshotId", "VolumeSize", "VolumeType", "DeleteOnTermination",
               "Iops", "Encrypted", "Throughput")

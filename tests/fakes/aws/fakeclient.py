@@ -1,6 +1,6 @@
 """Helpers for test_fake_aws.py: reading tests/vectors/sigv4 and a minimal
-signed Query API client (EC2, Auto Scaling, ELB) for the fake (signing with sigv4_verify's
-functions, which the vector tests vouch for)."""
+signed Query API client (EC2, Auto Scaling, ELB) for the fake (signing
+with sigv4_verify's functions, which the vector tests vouch for)."""
 
 import hashlib
 import http.client
