@@ -42,7 +42,7 @@ MANS     := $(wildcard cmd/*/*.1) scripts/deploy-socorro.1
 SCRIPTS  := scripts/deploy-socorro
 
 .PHONY: all check unit integration install demo bench lint clean distclean deps rpm fuzz \
-	reproducible
+	reproducible check-asan
 FUZZ_SECONDS ?= 10
 all: $(BINS)
 
@@ -105,6 +105,17 @@ build/test/helpers: $(wildcard tests/helpers/*.c) build/host/libcommon.a
 		$(HOST_CC) $(HOST_CFLAGS) -o $@/$$(basename $$f .c) $$f build/host/libcommon.a \
 			$(HOST_LDFLAGS) $(DEP_LIBS) -lm || exit 1; done
 	@touch $@
+
+# The same commands built with the host gcc and ASan/UBSan, for check-asan:
+# the whole integration suite against them (but the tests of the shipped
+# static binaries themselves: static, install).
+ASAN_BINS := $(addprefix build/asan/bin/,$(COMMANDS))
+host_cmd_objs = $(patsubst %.c,build/obj/host/%.o,$(wildcard cmd/$(1)/*.c))
+build/asan/bin/%: $$(call host_cmd_objs,$$*) build/host/libcommon.a
+	@mkdir -p build/asan/bin
+	$(HOST_CC) $(HOST_LDFLAGS) -o $@ $(filter %.o,$^) build/host/libcommon.a $(DEP_LIBS) -lm
+check-asan: all $(ASAN_BINS)
+	BIN=$(CURDIR)/build/asan/bin SKIP_TESTS="static install" tests/run --integration-only
 
 unit: $(UNIT_BINS)
 	tests/run --unit-only $(UNIT_BINS)

@@ -118,6 +118,10 @@ struct store_items {
 typedef size_t (*bk_read_fn)(void *ctx, char *b, size_t n);
 typedef int (*bk_sink_fn)(void *ctx, const char *p, size_t n);
 
+/* store_url_refused: true, with one line that does not repeat it, if URL
+ * carries user:password@ (a secret, from argv, SOCORRO_BACKUP_URL or the
+ * configuration, that no log line may show). */
+bool store_url_refused(const char *url, struct log *lg);
 /* store_open parses a file:///dir or s3://bucket[/prefix] root. */
 int store_open(struct store *st, const char *url, const struct options *o, struct log *lg);
 void store_close(struct store *st);

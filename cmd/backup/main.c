@@ -363,6 +363,8 @@ resolve(struct ctx *c, struct config *cfg)
 		root = config_url(o, env, "backup_url", c->lg, cfg);
 	if (root == NULL || *root == '\0')
 		root = "file:///var/backups/socorro";
+	if (store_url_refused(root, c->lg))
+		exit(EX_USAGE);
 	if (str_copy(c->root, sizeof(c->root), root) == -1)
 		log_die(c->lg, EX_USAGE, "--to: URL too long");
 	if (gethostname(c->host, sizeof(c->host) - 1) == -1 || c->host[0] == '\0')

@@ -70,12 +70,28 @@ s3_setup(struct store *st)
 	return 0;
 }
 
+bool
+store_url_refused(const char *url, struct log *lg)
+{
+	const char *host = strstr(url, "://");
+	host = host != NULL ? host + 3 : url;
+	if (memchr(host, '@', strcspn(host, "/")) == NULL)
+		return false;
+	/* Never repeat what precedes the '@': it is likely a secret. */
+	log_error(lg,
+	    "store URL: user:password@ would show in ps, logs and manifests; "
+	    "AWS credentials come from AWS_* or the shared files");
+	return true;
+}
+
 int
 store_open(struct store *st, const char *url, const struct options *o, struct log *lg)
 {
 	memset(st, 0, sizeof(*st));
 	st->o = o;
 	st->lg = lg;
+	if (store_url_refused(url, lg))
+		return EX_USAGE;
 	if (str_copy(st->url, sizeof(st->url), url) == -1) {
 		log_error(lg, "store URL %.60s...: too long", url);
 		return EX_USAGE;

@@ -53,6 +53,17 @@ set_base(struct consul *c, const char *addr)
 	const char *https = getenv("CONSUL_HTTP_SSL");
 	bool ssl = https != NULL && *https && !env_false("CONSUL_HTTP_SSL");
 	int r;
+	/* user:password@ would be repeated in the -v line and in every error
+	   naming the address (and CONSUL_HTTP_ADDR is no secret's place):
+	   refused, and not echoed. */
+	const char *host = strstr(addr, "://");
+	host = host != NULL ? host + 3 : addr;
+	if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
+		log_error(c->lg,
+		    "Consul address: user:password@ in a URL would show in ps and logs; give an "
+		    "ACL token in CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE instead");
+		return EX_CONFIG;
+	}
 	if (strncmp(addr, "unix://", 7) == 0) {
 		log_error(c->lg,
 		    "Consul address %s: unix sockets are not supported; give "

@@ -262,6 +262,14 @@ publish_repo(const struct publish_opts *o, struct log *lg, struct buf *out, char
 {
 	struct pub p = { .o = o, .lg = lg, .err = err, .errsize = errsize };
 	struct items local = { 0 };
+	const char *host = strncmp(o->url, "s3://", 5) == 0 ? o->url + 5 : o->url;
+	if (memchr(host, '@', strcspn(host, "/")) != NULL) {
+		/* Not echoed: what precedes the '@' is likely a key or a secret. */
+		str_copy(err, errsize,
+		    "--publish: user:password@ in an S3 URL would show in ps "
+		    "and logs; AWS credentials come from AWS_* or the shared files");
+		return EX_USAGE;
+	}
 	if (parse_url(&p, o->url) == -1) {
 		str_fmt_clip(err, errsize, "--publish %s: want s3://BUCKET[/PREFIX]", o->url);
 		return EX_USAGE;
