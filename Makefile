@@ -115,6 +115,7 @@ build/asan/bin/%: $$(call host_cmd_objs,$$*) build/host/libcommon.a
 	@mkdir -p build/asan/bin
 	$(HOST_CC) $(HOST_LDFLAGS) -o $@ $(filter %.o,$^) build/host/libcommon.a $(DEP_LIBS) -lm
 check-asan: all $(ASAN_BINS)
+	ln -sfn $(CURDIR)/etc build/asan/etc # what the commands look for beside them
 	BIN=$(CURDIR)/build/asan/bin SKIP_TESTS="static install" tests/run --integration-only
 
 unit: $(UNIT_BINS)

@@ -49,4 +49,13 @@ bool cli_common_option(struct cli_common *c, int opt, const char *arg);
  */
 int cli_print_version(FILE *out, const char *prog, const char *const libs[]);
 
+/*
+ * For cmd/ only (it prints and exits): when c asked for --help or
+ * --version, print usage or the version of lg->prog with libs on stdout
+ * and exit 0 (74 if stdout could not be written); else return.
+ */
+struct log;
+void cli_exit_if_help(struct log *lg, const struct cli_common *c, const char *usage,
+    const char *const libs[]);
+
 #endif

@@ -53,7 +53,10 @@ s3_client_init(struct s3_client *c, struct aws_session *s, struct http_client *h
 	c->http = h;
 	c->part_size = S3_PART_SIZE;
 	if (!valid_bucket(bucket) || str_copy(c->bucket, sizeof(c->bucket), bucket) == -1) {
-		str_fmt_clip(err, errsize, "s3: bad bucket name \"%s\" (3 to 63 of a-z 0-9 . -)", bucket);
+		/* Not echoed if it may hold credentials (s3://KEY:SECRET@bucket). */
+		bool quiet = strpbrk(bucket, ":@") != NULL;
+		str_fmt_clip(err, errsize, "s3: bad bucket name \"%s\" (3 to 63 of a-z 0-9 . -)",
+		    quiet ? "(not shown: it has ':' or '@')" : bucket);
 		return EX_CONFIG;
 	}
 	bool custom = (getenv("AWS_ENDPOINT_URL_S3") && *getenv("AWS_ENDPOINT_URL_S3")) ||

@@ -260,14 +260,7 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg, const char 
 	o->dry_run = cc.dry_run;
 	o->json = cc.json;
 	o->config = cc.config;
-	if (cc.help) {
-		fputs(usage_text, stdout);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
-	if (cc.version) {
-		cli_print_version(stdout, "backup", linked_libs);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
+	cli_exit_if_help(lg, &cc, usage_text, linked_libs);
 	char **ops = argv + optind;
 	int nops = argc - optind;
 	enum mode m = MODE_BACKUP;

@@ -196,14 +196,7 @@ parse_args(int argc, char **argv, struct options *o, struct vars *vs, struct log
 		}
 	}
 	lg->verbosity = o->common.verbosity;
-	if (o->common.help) {
-		fputs(usage_text, stdout);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
-	if (o->common.version) {
-		cli_print_version(stdout, "consul-load", linked_libs);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
+	cli_exit_if_help(lg, &o->common, usage_text, linked_libs);
 	if (o->export_prefix != NULL && o->mixed)
 		usage_error(lg,
 		    "--export goes without --prefix, --set, --vars-file, "

@@ -178,14 +178,7 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 	}
 	lg->verbosity = o->common.verbosity;
 	b->dry_run = o->common.dry_run;
-	if (o->common.help) {
-		fputs(usage_text, stdout);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
-	if (o->common.version) {
-		cli_print_version(stdout, "create-ami", linked_libs);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
+	cli_exit_if_help(lg, &o->common, usage_text, linked_libs);
 	if (optind < argc)
 		usage_error(lg, "unexpected argument");
 	if (o->find && o->reap)

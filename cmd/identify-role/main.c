@@ -204,14 +204,7 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		}
 	}
 	lg->verbosity = o->common.verbosity;
-	if (o->common.help) {
-		fputs(usage_text, stdout);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
-	if (o->common.version) {
-		cli_print_version(stdout, "identify-role", linked_libs);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
+	cli_exit_if_help(lg, &o->common, usage_text, linked_libs);
 	int modes = (optind < argc) + (o->list_env != NULL) + o->all + o->self + (o->env != NULL) +
 	    (o->payload != NULL);
 	if (modes != 1) {

@@ -269,14 +269,7 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		if (!cli_common_option(&o->common, c, optarg))
 			take_option(o, c, optarg, lg);
 	lg->verbosity = o->common.verbosity;
-	if (o->common.help) {
-		fputs(usage_text, stdout);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
-	if (o->common.version) {
-		cli_print_version(stdout, "setup-es", linked_libs);
-		exit(log_finish_stdout(lg, EX_OK));
-	}
+	cli_exit_if_help(lg, &o->common, usage_text, linked_libs);
 	if (optind < argc)
 		usage_error(lg, "unexpected argument \"%s\"", argv[optind]);
 	check_options(o, lg);

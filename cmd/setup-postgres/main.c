@@ -195,14 +195,7 @@ parse_args(int argc, char **argv, struct options *o, struct run *r)
 		if (!cli_common_option(&o->common, c, optarg))
 			take_option(r, o, c, optarg);
 	r->lg->verbosity = o->common.verbosity;
-	if (o->common.help) {
-		fputs(usage_text, stdout);
-		exit(log_finish_stdout(r->lg, EX_OK));
-	}
-	if (o->common.version) {
-		cli_print_version(stdout, "setup-postgres", linked_libs);
-		exit(log_finish_stdout(r->lg, EX_OK));
-	}
+	cli_exit_if_help(r->lg, &o->common, usage_text, linked_libs);
 	if (optind < argc)
 		usage_error(r->lg, "unexpected argument; setup-postgres takes options only");
 	r->dry_run = o->common.dry_run;

@@ -26,68 +26,24 @@ if [ ! -x "$SBIN/rabbitmq-server" ] || [ ! -x "$RI" ]; then
 	exit 0
 fi
 
+. tests/helpers/rabbitmq.sh
 RB=$(mktemp -d "${TMPDIR:-/tmp}/sb-bench-rabbit.XXXXXX")
-EPMD_PID='' SERVER_PID=''
-cleanup() {
-	b=$(cat "$RB/beam.pid" 2>/dev/null || true)
-	[ -z "$b" ] || kill -KILL "$b" 2>/dev/null || true
-	[ -z "$SERVER_PID" ] || wait "$SERVER_PID" 2>/dev/null || true
-	[ -z "$EPMD_PID" ] || { kill "$EPMD_PID" 2>/dev/null; wait "$EPMD_PID" 2>/dev/null; } || true
-	rm -rf "$RB"
-}
-trap cleanup EXIT
+trap 'rabbit_stop; rm -rf "$RB"' EXIT
 trap 'exit 1' HUP INT PIPE TERM
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-EPMD_PORT=$(free_port) AMQP_PORT=$(free_port) DIST_PORT=$(free_port)
-MGMT_PORT=$(free_port) CTL_PORT=$(free_port)
-NODE=sbbench$$@localhost
-mkdir -p "$RB/home" "$RB/mnesia" "$RB/log" "$RB/conf.d"
 ADMIN_PW=adm-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 printf '%s\n' "$ADMIN_PW" >"$RB/admin.pw"
 printf 'bench-pw\n' >"$RB/user.pw"
-cat >"$RB/rabbitmq.conf" <<EOF
-listeners.tcp.default = 127.0.0.1:$AMQP_PORT
-management.tcp.ip = 127.0.0.1
-management.tcp.port = $MGMT_PORT
-default_user = admin
-default_pass = $ADMIN_PW
-EOF
-echo '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].' >"$RB/advanced.config"
-echo '[rabbitmq_management].' >"$RB/enabled_plugins"
-: >"$RB/rabbitmq-env.conf"
-cat >"$RB/env" <<EOF
-#!/bin/sh
-export HOME='$RB/home' ERL_EPMD_PORT=$EPMD_PORT
-export RABBITMQ_CONF_ENV_FILE='$RB/rabbitmq-env.conf'
-export RABBITMQ_MNESIA_BASE='$RB/mnesia' RABBITMQ_LOG_BASE='$RB/log'
-export RABBITMQ_CONFIG_FILE='$RB/rabbitmq.conf' RABBITMQ_CONFIG_FILES='$RB/conf.d'
-export RABBITMQ_ADVANCED_CONFIG_FILE='$RB/advanced.config'
-export RABBITMQ_ENABLED_PLUGINS_FILE='$RB/enabled_plugins'
-export RABBITMQ_PLUGINS_EXPAND_DIR='$RB/plugins-expand' RABBITMQ_PID_FILE='$RB/beam.pid'
-export RABBITMQ_NODENAME='$NODE' RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-export RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$DIST_PORT
-export RABBITMQ_CTL_DIST_PORT_MIN=$CTL_PORT RABBITMQ_CTL_DIST_PORT_MAX=$CTL_PORT
-export RABBITMQ_CTL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}'
-exec "\$@"
-EOF
-chmod +x "$RB/env"
-
-ERL_EPMD_ADDRESS=127.0.0.1 epmd -port "$EPMD_PORT" >"$RB/epmd.log" 2>&1 &
-EPMD_PID=$!
-"$RB/env" "$SBIN/rabbitmq-server" >"$RB/server.out" 2>&1 &
-SERVER_PID=$!
-
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 ri() {
-	"$RI" --url "http://127.0.0.1:$MGMT_PORT" --admin-user admin --admin-password-file "$RB/admin.pw" \
+	"$RI" --url "$RB_URL" --admin-user admin --admin-password-file "$RB/admin.pw" \
 		--password-file "$RB/user.pw" -q "$@" >/dev/null
 }
-ctl() { "$RB/env" "$SBIN/rabbitmqctl" -q -n "$NODE" "$@" >/dev/null; }
+ctl() { rabbit_ctl "$@" >/dev/null; }
 
+# Start-up: the broker's boot (tests/helpers/rabbitmq.sh waits for its
+# management API) and the first rabbit-init.
 t0=$(now_ms)
+rabbit_start "$RB/node" "$ADMIN_PW" || { cat "$RB/node/server.out" >&2; exit 1; }
 ri --wait 120s --vhost warmup --user warmup
 startup=$(($(now_ms) - t0))
 

@@ -98,6 +98,10 @@ START_TEST(bad_bucket_and_endpoint)
 	ck_assert_int_eq(s3_client_init(&c, &session, &h, "Bad_Bucket", S3_ADDR_AUTO, err, sizeof(err)),
 	    EX_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "Bad_Bucket"));
+	/* A "bucket" that holds credentials is not echoed back. */
+	ck_assert_int_eq(s3_client_init(&c, &session, &h, "AKID:s3cr3t@bucket", S3_ADDR_AUTO, err,
+	    sizeof(err)), EX_CONFIG);
+	ck_assert_ptr_null(strstr(err, "s3cr3t"));
 	ck_assert_int_eq(s3_client_init(&c, &session, &h, "ab", S3_ADDR_AUTO, err, sizeof(err)), EX_CONFIG);
 	setenv("AWS_ENDPOINT_URL", "ftp://example.com", 1);
 	ck_assert_int_eq(s3_client_init(&c, &session, &h, "abc", S3_ADDR_AUTO, err, sizeof(err)), EX_CONFIG);
