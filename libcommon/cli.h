@@ -55,6 +55,9 @@ int cli_print_version(FILE *out, const char *prog, const char *const libs[]);
  * and exit 0 (74 if stdout could not be written); else return.
  */
 struct log;
+/* cli_exit_usage: msg (if not NULL) as an error line, usage on stderr,
+ * exit 64.  For cmd/ only. */
+_Noreturn void cli_exit_usage(struct log *lg, const char *usage, const char *msg);
 void cli_exit_if_help(struct log *lg, const struct cli_common *c, const char *usage,
     const char *const libs[]);
 

@@ -1,4 +1,4 @@
-/* cli_exit.c: --help and --version as every command answers them. */
+/* cli_exit.c: --help, --version and a usage error, as every command answers them. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -18,4 +18,13 @@ cli_exit_if_help(struct log *lg, const struct cli_common *c, const char *usage,
 		cli_print_version(stdout, lg->prog, libs);
 		exit(log_finish_stdout(lg, EX_OK));
 	}
+}
+
+void
+cli_exit_usage(struct log *lg, const char *usage, const char *msg)
+{
+	if (msg != NULL)
+		log_error(lg, "%s", msg);
+	fputs(usage, stderr);
+	exit(EX_USAGE);
 }

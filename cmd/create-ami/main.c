@@ -101,15 +101,6 @@ struct options {
 	const char *region, *profile;
 };
 
-static _Noreturn void
-usage_error(struct log *lg, const char *msg)
-{
-	if (msg)
-		log_error(lg, "%s", msg);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
-
 static void
 parse_args(int argc, char **argv, struct options *o, struct log *lg)
 {
@@ -156,36 +147,36 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		case OPT_PROFILE: o->profile = optarg; break;
 		case OPT_TAG:
 			if (b->ntags == MAX_TAGS || tag_parse(optarg, &b->tags[b->ntags]) == -1)
-				usage_error(lg, "--tag wants KEY=VALUE (at most 40 tags)");
+				cli_exit_usage(lg, usage_text, "--tag wants KEY=VALUE (at most 40 tags)");
 			b->ntags++;
 			break;
 		case OPT_GROUP:
 			if (b->ngroups == MAX_GROUPS)
-				usage_error(lg, "at most 16 --security-group");
+				cli_exit_usage(lg, usage_text, "at most 16 --security-group");
 			b->groups[b->ngroups++] = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (duration_parse(optarg, &b->timeout) == -1 || b->timeout == 0)
-				usage_error(lg, "--timeout wants a duration such as 45m or 1h30m");
+				cli_exit_usage(lg, usage_text, "--timeout wants a duration such as 45m or 1h30m");
 			break;
 		case OPT_OLDER:
 			if (duration_parse(optarg, &o->older_than) == -1)
-				usage_error(lg, "--older-than wants a duration such as 2h");
+				cli_exit_usage(lg, usage_text, "--older-than wants a duration such as 2h");
 			break;
 		default:
-			usage_error(lg, NULL);
+			cli_exit_usage(lg, usage_text, NULL);
 		}
 	}
 	lg->verbosity = o->common.verbosity;
 	b->dry_run = o->common.dry_run;
 	cli_exit_if_help(lg, &o->common, usage_text, linked_libs);
 	if (optind < argc)
-		usage_error(lg, "unexpected argument");
+		cli_exit_usage(lg, usage_text, "unexpected argument");
 	if (o->find && o->reap)
-		usage_error(lg, "--find and --reap do not mix");
+		cli_exit_usage(lg, usage_text, "--find and --reap do not mix");
 	if (!o->find && !o->reap &&
 	    !(b->source_ami && b->instance_type && b->user_data_file && b->name_template))
-		usage_error(lg, "a build needs --source-ami, --instance-type, --user-data and --name");
+		cli_exit_usage(lg, usage_text, "a build needs --source-ami, --instance-type, --user-data and --name");
 }
 
 /* expand_name fills the name template; 0 or -1 with a message logged. */
@@ -410,7 +401,7 @@ main(int argc, char **argv)
 		struct tag t;
 		char id[ID_MAX];
 		if (tag_parse(o.find, &t) == -1)
-			usage_error(&lg, "--find wants KEY=VALUE");
+			cli_exit_usage(&lg, usage_text, "--find wants KEY=VALUE");
 		rc = images_find(&r, t.key, t.value, id, sizeof(id));
 		if (rc == EX_NOINPUT)
 			log_error(&lg, "no available AMI tagged %s in %s", o.find, session.region);

@@ -155,15 +155,6 @@ install_handlers(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-static _Noreturn void
-usage_error(struct log *lg, const char *msg)
-{
-	if (msg)
-		log_error(lg, "%s", msg);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
-
 static const struct option longopts[] = {
 	CLI_OPT_HELP, CLI_OPT_VERBOSE, CLI_OPT_QUIET, CLI_OPT_DRY_RUN,
 	/* --version alone prints ours; --version V names the package's. */
@@ -210,22 +201,22 @@ check_modes(struct options *o, struct log *lg)
 {
 	int modes = (o->root != NULL) + (o->export_key != NULL) + (o->repo != NULL);
 	if (modes != 1)
-		usage_error(lg, modes ? "--root, --export-key and --repo do not mix"
+		cli_exit_usage(lg, usage_text, modes ? "--root, --export-key and --repo do not mix"
 				      : "give --root DIR, --export-key FILE or --repo DIR");
 	if (o->publish && !o->repo)
-		usage_error(lg, "--publish goes with --repo DIR");
+		cli_exit_usage(lg, usage_text, "--publish goes with --repo DIR");
 	if (o->sign_repo && !o->repo)
-		usage_error(lg, "--sign-repo goes with --repo DIR");
+		cli_exit_usage(lg, usage_text, "--sign-repo goes with --repo DIR");
 	if (!o->root && (o->nflags || o->spec))
-		usage_error(lg, "package flags and --spec go with --root DIR");
+		cli_exit_usage(lg, usage_text, "package flags and --spec go with --root DIR");
 	if (o->publish && strncmp(o->publish, "s3://", 5) != 0)
-		usage_error(lg, "--publish wants s3://BUCKET[/PREFIX]");
+		cli_exit_usage(lg, usage_text, "--publish wants s3://BUCKET[/PREFIX]");
 	if (o->sign_key == NULL)
 		o->sign_key = getenv("RPM_SIGN_KEY_FILE");
 	if (o->sign_key && !*o->sign_key)
 		o->sign_key = NULL;
 	if (o->sign_repo && !o->sign_key)
-		usage_error(lg, "--sign-repo needs --sign-key FILE (or RPM_SIGN_KEY_FILE)");
+		cli_exit_usage(lg, usage_text, "--sign-repo needs --sign-key FILE (or RPM_SIGN_KEY_FILE)");
 }
 
 static void
@@ -248,7 +239,7 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 				break;
 			}
 			if (o->nflags == MAX_FLAGS)
-				usage_error(lg, "too many package flags");
+				cli_exit_usage(lg, usage_text, "too many package flags");
 			o->flags[o->nflags++] = (struct flag){ "version", optarg };
 			break;
 		case OPT_ROOT: o->root = optarg; break;
@@ -259,13 +250,13 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		case OPT_SCRIPT:
 		case OPT_ATTR:
 			if (o->nflags == MAX_FLAGS)
-				usage_error(lg, "too many package flags");
+				cli_exit_usage(lg, usage_text, "too many package flags");
 			o->flags[o->nflags++] = (struct flag){ strcmp(longopts[idx].name,
 				"pkg-version") ? longopts[idx].name : "version", optarg };
 			break;
 		case OPT_LEVEL:
 			if (str_to_long(optarg, 1, 9, &n) == -1)
-				usage_error(lg, "--gzip-level wants 1 to 9");
+				cli_exit_usage(lg, usage_text, "--gzip-level wants 1 to 9");
 			o->level = (int)n;
 			break;
 		case OPT_SIGN_KEY: o->sign_key = optarg; break;
@@ -276,13 +267,13 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		case OPT_SIGN_REPO: o->sign_repo = true; break;
 		case OPT_PUBLISH: o->publish = optarg; break;
 		case OPT_REGION: o->region = optarg; break;
-		default: usage_error(lg, NULL);
+		default: cli_exit_usage(lg, usage_text, NULL);
 		}
 	}
 	lg->verbosity = o->common.verbosity;
 	cli_exit_if_help(lg, &o->common, usage_text, linked_libs);
 	if (optind < argc)
-		usage_error(lg, "unexpected argument");
+		cli_exit_usage(lg, usage_text, "unexpected argument");
 	check_modes(o, lg);
 }
 

@@ -100,15 +100,6 @@ struct options {
 	long timeout, drain;
 };
 
-static _Noreturn void
-usage_error(struct log *lg, const char *msg)
-{
-	if (msg)
-		log_error(lg, "%s", msg);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
-
 static void
 parse_args(int argc, char **argv, struct options *o, struct log *lg)
 {
@@ -139,15 +130,15 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 		case OPT_PROFILE: o->profile = optarg; break;
 		case OPT_TIMEOUT:
 			if (duration_parse(optarg, &o->timeout) == -1 || o->timeout == 0)
-				usage_error(lg, "--timeout wants a duration such as 15m or 1h");
+				cli_exit_usage(lg, usage_text, "--timeout wants a duration such as 15m or 1h");
 			break;
 		case OPT_DRAIN:
 			if (duration_parse(optarg, &o->drain) == -1)
-				usage_error(lg,
+				cli_exit_usage(lg, usage_text,
 				    "--drain wants a duration such as 30s (0s for none)");
 			break;
 		default:
-			usage_error(lg, NULL);
+			cli_exit_usage(lg, usage_text, NULL);
 		}
 	}
 	lg->verbosity = o->common.verbosity;
@@ -155,13 +146,13 @@ parse_args(int argc, char **argv, struct options *o, struct log *lg)
 	if (optind < argc)
 		o->roleenv = argv[optind++];
 	if (optind < argc)
-		usage_error(lg, "one ROLE-ENV at a time");
+		cli_exit_usage(lg, usage_text, "one ROLE-ENV at a time");
 	if ((o->roleenv != NULL) == (o->asg != NULL))
-		usage_error(lg, "give a ROLE-ENV or --asg NAME");
+		cli_exit_usage(lg, usage_text, "give a ROLE-ENV or --asg NAME");
 	if (o->elb && !o->asg)
-		usage_error(lg, "--elb goes with --asg (a ROLE-ENV's comes from socorro.ini)");
+		cli_exit_usage(lg, usage_text, "--elb goes with --asg (a ROLE-ENV's comes from socorro.ini)");
 	if (o->ami == NULL)
-		usage_error(lg, "--ami AMI-ID is required");
+		cli_exit_usage(lg, usage_text, "--ami AMI-ID is required");
 }
 
 /* resolve fills o->asg, o->elb and the region from socorro.ini. */

@@ -128,15 +128,6 @@ struct options {
 	const char *dbconn, *env, *rw_pwfile, *ro_pwfile, *start;
 };
 
-static _Noreturn void
-usage_error(struct log *lg, const char *msg)
-{
-	if (msg != NULL)
-		log_error(lg, "%s", msg);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
-
 static void
 take_option(struct run *r, struct options *o, int c, const char *arg)
 {
@@ -162,11 +153,11 @@ take_option(struct run *r, struct options *o, int c, const char *arg)
 		break;
 	case OPT_WEEKS:
 		if (str_to_long(arg, 0, 520, &n) == -1)
-			usage_error(r->lg, "--weeks: give a number of weeks from 0 to 520");
+			cli_exit_usage(r->lg, usage_text, "--weeks: give a number of weeks from 0 to 520");
 		r->weeks = (int)n;
 		break;
 	default:
-		usage_error(r->lg, NULL);
+		cli_exit_usage(r->lg, usage_text, NULL);
 	}
 }
 
@@ -197,11 +188,11 @@ parse_args(int argc, char **argv, struct options *o, struct run *r)
 	r->lg->verbosity = o->common.verbosity;
 	cli_exit_if_help(r->lg, &o->common, usage_text, linked_libs);
 	if (optind < argc)
-		usage_error(r->lg, "unexpected argument; setup-postgres takes options only");
+		cli_exit_usage(r->lg, usage_text, "unexpected argument; setup-postgres takes options only");
 	r->dry_run = o->common.dry_run;
 	r->json = o->common.json;
 	if (o->start != NULL && week_parse_date(o->start, &r->start_day) == -1)
-		usage_error(r->lg, "--start: give a date as YYYY-MM-DD");
+		cli_exit_usage(r->lg, usage_text, "--start: give a date as YYYY-MM-DD");
 }
 
 /* read_secret reads the first line of a password file, or an env var. */
@@ -313,9 +304,9 @@ check_names(struct run *r)
 	const char *names[] = { r->database, r->rw_role, r->ro_role };
 	for (int i = 0; i < 3; i++)
 		if (names[i][0] == '\0' || strlen(names[i]) > 63)
-			usage_error(r->lg, "database and role names must be 1 to 63 bytes");
+			cli_exit_usage(r->lg, usage_text, "database and role names must be 1 to 63 bytes");
 	if (strcmp(r->rw_role, r->ro_role) == 0)
-		usage_error(r->lg, "--rw-role and --ro-role must differ");
+		cli_exit_usage(r->lg, usage_text, "--rw-role and --ro-role must differ");
 	if (r->rw_password == NULL)
 		log_info(r->lg, "no password for %s (PG_RW_PASSWORD or --rw-password-file): a new "
 		    "role gets none and logs in only where pg_hba.conf trusts it", r->rw_role);
