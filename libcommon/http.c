@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "duration.h"
 #include "exits.h"
 #include "http_impl.h"
 
@@ -88,6 +89,22 @@ seed_rng(struct http_client *c)
 	c->rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid();
 }
 
+/* SOCORRO_HTTP_TIMEOUT: see http.h.  Never fatal here; http_do reports it. */
+static void
+read_env_timeout(struct http_client *c)
+{
+	const char *v = getenv("SOCORRO_HTTP_TIMEOUT");
+	long s;
+	if (v == NULL || *v == '\0')
+		return;
+	if (duration_parse(v, &s) == -1 || s < 1 || s > 86400) {
+		str_copy(c->env_error, sizeof(c->env_error),
+		    "SOCORRO_HTTP_TIMEOUT: not a duration from 1s to 1d (such as 30s, 5m)");
+		return;
+	}
+	c->env_timeout_ms = s * 1000;
+}
+
 int
 http_client_init(struct http_client *c)
 {
@@ -98,6 +115,7 @@ http_client_init(struct http_client *c)
 	c->backoff_base_ms = 200;
 	c->backoff_cap_ms = 10000;
 	c->ca_env_file = getenv("SSL_CERT_FILE");
+	read_env_timeout(c);
 	seed_rng(c);
 	/* Reference counted by libcurl: one per client, undone in http_client_free. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -465,6 +483,10 @@ http_do(struct http_client *c, const struct http_request *req, struct http_respo
 	if (check_request(c, req) == -1) {
 		str_copy(resp->error, sizeof(resp->error), "http_do: bad arguments");
 		return EX_SOFTWARE;
+	}
+	if (c->env_error[0] != '\0') {
+		str_copy(resp->error, sizeof(resp->error), c->env_error);
+		return EX_CONFIG;
 	}
 	http_redact(req->url, x.url, sizeof(x.url));
 	x.limit = req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE;

@@ -38,6 +38,12 @@
  *
  * Proxies: libcurl's own handling of http_proxy/https_proxy/no_proxy is
  * kept, as every curl user expects it.
+ *
+ * SOCORRO_HTTP_TIMEOUT (a duration: "5s", "2m"), read by
+ * http_client_init, replaces every attempt's time limit (and caps the
+ * connect timeout), whatever the command chose: the operator's one knob
+ * for a slow link or an impatient pipeline.  A malformed value makes every
+ * http_do fail with EX_CONFIG and a line naming the variable.
  */
 #ifndef SB_HTTP_H
 #define SB_HTTP_H
@@ -139,6 +145,8 @@ struct http_client {
 	const char *const *secret_headers;
 
 	/* private */
+	long env_timeout_ms;      /* SOCORRO_HTTP_TIMEOUT, 0 if unset */
+	char env_error[96];       /* set when SOCORRO_HTTP_TIMEOUT is malformed */
 	struct http_slot slots[HTTP_MAX_HOSTS];
 	unsigned long clock;
 	uint64_t rng;             /* jitter only, not for secrets */

@@ -189,8 +189,14 @@ set_options(struct xfer *x)
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_USERAGENT, "socorro-bootstrap/" SB_VERSION);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	if (c->env_timeout_ms > 0) {
+		SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms < c->env_timeout_ms ?
+		    c->connect_timeout_ms : c->env_timeout_ms);
+		SET(CURLOPT_TIMEOUT_MS, c->env_timeout_ms);
+	} else {
+		SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+		SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	}
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
 	SET(CURLOPT_HTTPHEADER, x->hdrs);
 	SET(CURLOPT_WRITEFUNCTION, on_body);

@@ -502,6 +502,61 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/* SOCORRO_HTTP_TIMEOUT replaces the limit the command chose. */
+START_TEST(test_env_timeout)
+{
+	struct server s;
+	struct http_client c;
+	struct http_response r;
+	char u[128];
+	fault_server(&s);
+	ck_assert_int_eq(setenv("SOCORRO_HTTP_TIMEOUT", "1s", 1), 0);
+	client(&c);
+	c.timeout_ms = 60000;
+	c.max_attempts = 1;
+	http_response_init(&r, 1 << 20);
+	ck_assert_int_eq(get(&c, url(u, sizeof(u), s.port, "/slow?ms=4000"), &r), EX_TEMPFAIL);
+	ck_assert_ptr_nonnull(strstr(r.error, "timed out"));
+	http_response_free(&r);
+	http_client_free(&c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_env_timeout_malformed)
+{
+	static const char *const bad[] = { "soon", "0s", "-5", "2d", "5x" };
+	struct server s;
+	char u[128];
+	fault_server(&s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct http_client c;
+		struct http_response r;
+		ck_assert_int_eq(setenv("SOCORRO_HTTP_TIMEOUT", bad[i], 1), 0);
+		client(&c);
+		http_response_init(&r, 1 << 20);
+		ck_assert_int_eq(get(&c, url(u, sizeof(u), s.port, "/ok"), &r), EX_CONFIG);
+		ck_assert_int_eq(r.attempts, 0);
+		ck_assert_ptr_nonnull(strstr(r.error, "SOCORRO_HTTP_TIMEOUT"));
+		http_response_free(&r);
+		http_client_free(&c);
+	}
+	/* empty is unset: the default applies */
+	{
+		struct http_client c;
+		struct http_response r;
+		ck_assert_int_eq(setenv("SOCORRO_HTTP_TIMEOUT", "", 1), 0);
+		client(&c);
+		http_response_init(&r, 1 << 20);
+		ck_assert_int_eq(get(&c, url(u, sizeof(u), s.port, "/ok"), &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		http_response_free(&r);
+		http_client_free(&c);
+	}
+	server_stop(&s);
+}
+END_TEST
+
 START_TEST(test_connection_refused)
 {
 	struct http_client c;
@@ -1035,6 +1090,8 @@ suite(void)
 	tcase_add_test(tc, test_extra_retry_status);
 	tcase_add_test(tc, test_retry_after_capped);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_env_timeout);
+	tcase_add_test(tc, test_env_timeout_malformed);
 	tcase_add_test(tc, test_connection_refused);
 	tcase_add_test(tc, test_response_too_big);
 	tcase_add_test(tc, test_bad_urls);
