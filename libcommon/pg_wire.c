@@ -113,13 +113,22 @@ bad(void)
 	return -1;
 }
 
+/* open_msg: a reader on m's body, or -1 (EBADMSG) if m is not of type. */
+static int
+open_msg(struct pg_reader *r, const struct pg_msg *m, char type)
+{
+	if (m->type != type)
+		return bad();
+	pg_reader_init(r, m);
+	return 0;
+}
+
 int
 pg_parse_auth(const struct pg_msg *m, struct pg_auth_req *a)
 {
 	struct pg_reader r;
-	if (m->type != 'R')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'R') == -1)
+		return -1;
 	a->code = pg_get_i32(&r);
 	if (r.bad)
 		return bad();
@@ -156,9 +165,8 @@ int
 pg_parse_param(const struct pg_msg *m, const char **name, const char **value)
 {
 	struct pg_reader r;
-	if (m->type != 'S')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'S') == -1)
+		return -1;
 	*name = pg_get_str(&r);
 	*value = pg_get_str(&r);
 	return done(&r);
@@ -168,9 +176,8 @@ int
 pg_parse_key_data(const struct pg_msg *m, int32_t *pid, int32_t *key)
 {
 	struct pg_reader r;
-	if (m->type != 'K')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'K') == -1)
+		return -1;
 	*pid = pg_get_i32(&r);
 	*key = pg_get_i32(&r);
 	return done(&r);
@@ -180,9 +187,8 @@ int
 pg_parse_ready(const struct pg_msg *m, char *status)
 {
 	struct pg_reader r;
-	if (m->type != 'Z')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'Z') == -1)
+		return -1;
 	int s = pg_get_u8(&r);
 	if (s != 'I' && s != 'T' && s != 'E')
 		return bad();
@@ -194,9 +200,8 @@ int
 pg_parse_command_complete(const struct pg_msg *m, const char **tag)
 {
 	struct pg_reader r;
-	if (m->type != 'C')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'C') == -1)
+		return -1;
 	*tag = pg_get_str(&r);
 	return done(&r);
 }
@@ -205,9 +210,8 @@ int
 pg_parse_copy_in(const struct pg_msg *m, int *format, int *ncols)
 {
 	struct pg_reader r;
-	if (m->type != 'G')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'G') == -1)
+		return -1;
 	*format = pg_get_u8(&r);
 	*ncols = pg_get_i16(&r);
 	if (r.bad || *ncols < 0 || (*format != 0 && *format != 1))
@@ -222,9 +226,8 @@ pg_parse_row_desc(const struct pg_msg *m, int *ncols,
     int (*cb)(void *ctx, int i, const struct pg_field *f), void *ctx)
 {
 	struct pg_reader r;
-	if (m->type != 'T')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'T') == -1)
+		return -1;
 	int n = pg_get_i16(&r);
 	if (r.bad || n < 0)
 		return bad();
@@ -251,9 +254,8 @@ pg_parse_data_row(const struct pg_msg *m, int *ncols,
     int (*cb)(void *ctx, int i, const unsigned char *value, int32_t len), void *ctx)
 {
 	struct pg_reader r;
-	if (m->type != 'D')
-		return bad();
-	pg_reader_init(&r, m);
+	if (open_msg(&r, m, 'D') == -1)
+		return -1;
 	int n = pg_get_i16(&r);
 	if (r.bad || n < 0)
 		return bad();
