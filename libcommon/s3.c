@@ -160,8 +160,15 @@ s3_send(struct s3_client *c, const struct s3_call *k, struct http_response *resp
 		e->status = resp->status;
 		if (resp->status >= 500 && resp->body.len > 0)
 			s3_parse_error(what, resp->status, resp->body.data, resp->body.len, e);
-		else
+		if (resp->status >= 500 && resp->body.len > 0 && strcmp(e->code, "error") != 0) {
+			/* S3's own error document names the cause; keep the count. */
+			size_t n = strlen(e->text);
+			str_fmt_clip(e->text + n, sizeof(e->text) - n, " (after %d attempts)",
+			    resp->attempts);
+		} else {
+			/* A proxy's or gateway's page: http_do's line says more. */
 			str_fmt_clip(e->text, sizeof(e->text), "%s: %s", what, resp->error);
+		}
 	} else if (resp->status < 200 || resp->status > 299) {
 		r = s3_parse_error(what, resp->status, resp->body.data, resp->body.len, e);
 	}
