@@ -262,6 +262,13 @@ check_overview(struct broker *b)
 
 	if ((rc = get(b, "whoami", &a)) != 0)
 		return rc;
+	if (!json_is_object(a.json)) {
+		/* A cut or garbled answer is not a missing tag: say what came. */
+		json_decref(a.json);
+		str_fmt_clip(b->error, sizeof(b->error), "GET %s/api/whoami: the answer is not a "
+		    "JSON object", b->base);
+		return EX_UNAVAILABLE;
+	}
 	/* tags: a list since 3.9, a comma-separated string before. */
 	const json_t *tags = json_object_get(a.json, "tags");
 	bool admin = false;
