@@ -182,33 +182,71 @@ url_path(struct buf *b, const char *s)
 			xbuf(buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]));
 }
 
-/* header_is: true if the response has header name with value (case-insensitive). */
-static bool
-header_is(const struct http_response *rs, const char *name, const char *value)
+/* header_get: the value of the response's first header name, or NULL. */
+static const char *
+header_get(const struct http_response *rs, const char *name, size_t *vlen)
 {
 	size_t n = strlen(name);
 	for (const char *p = buf_str(&rs->headers); *p;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			const char *v = p + n + 1;
-			while (*v == ' ')
+			const char *v = p + n + 1, *end = p + len;
+			while (v < end && *v == ' ')
 				v++;
-			if (strncasecmp(v, value, strlen(value)) == 0)
-				return true;
+			while (end > v && (end[-1] == '\r' || end[-1] == ' '))
+				end--;
+			*vlen = (size_t)(end - v);
+			return v;
 		}
 		p += len + (nl != NULL);
 	}
-	return false;
+	return NULL;
+}
+
+/* header_is: true if the response has header name with value (case-insensitive). */
+static bool
+header_is(const struct http_response *rs, const char *name, const char *value)
+{
+	size_t n;
+	const char *v = header_get(rs, name, &n);
+	return v != NULL && n >= strlen(value) && strncasecmp(v, value, strlen(value)) == 0;
+}
+
+/* answer_text: the start of an answer's body, as one clipped, escaped line. */
+static void
+answer_text(const struct http_response *rs, char *out, size_t n)
+{
+	char raw[200];
+	str_fmt_clip(raw, sizeof(raw), "%s", buf_str(&rs->body));
+	str_trim(raw);
+	http_redact(raw, out, n);
+}
+
+/*
+ * not_consul: the line for a 200 whose body is not what the Consul API
+ * answers (a proxy's page, a cut or garbled document): exit 69.
+ */
+static int
+not_consul(struct consul *c, const char *method, const char *url, const struct http_response *rs,
+    const char *expected, const char *outcome)
+{
+	size_t tlen = 0;
+	const char *type = header_get(rs, "Content-Type", &tlen);
+	log_error(c->lg,
+	    "%s %s: HTTP %ld, but the answer (%.*s, %zu bytes) is not %s%s; is "
+	    "CONSUL_HTTP_ADDR a Consul agent, with no proxy in between that changes answers?",
+	    method, url, rs->status, type ? (int)(tlen > 60 ? 60 : tlen) : 12,
+	    type ? type : "no type", rs->body.len, expected, outcome);
+	return EX_UNAVAILABLE;
 }
 
 /* refused: the line for a 403 (or another status we cannot go on from). */
 static int
 refused(struct consul *c, const char *what, const struct http_response *rs)
 {
-	char body[200];
-	str_fmt_clip(body, sizeof(body), "%s", buf_str(&rs->body));
-	str_trim(body);
+	char body[240];
+	answer_text(rs, body, sizeof(body));
 	if (rs->status == 403) {
 		log_error(c->lg,
 		    "Consul refused to %s (HTTP 403: %s): give a token allowed to "
@@ -224,10 +262,13 @@ refused(struct consul *c, const char *what, const struct http_response *rs)
 	return rs->status == 400 ? EX_SOFTWARE : EX_UNAVAILABLE;
 }
 
-/* request: one http_do with the token; its own error line on failure. */
+/*
+ * request: one http_do with the token; its own error line on failure,
+ * ending with then (NULL, or what the failure means for the run).
+ */
 static int
 request(struct consul *c, const char *method, const char *url, const void *body, size_t len,
-    size_t max, struct http_response *rs)
+    size_t max, struct http_response *rs, const char *then)
 {
 	struct http_request rq = {.method = method,
 	    .url = url,
@@ -237,10 +278,20 @@ request(struct consul *c, const char *method, const char *url, const void *body,
 	if (body != NULL)
 		rq.body = (struct http_body){.kind = HTTP_BODY_MEM, .data = body, .len = len};
 	int rc = http_do(&c->http, &rq, rs);
-	if (rc != 0 && strstr(rs->error, "TLS") != NULL)
-		log_error(c->lg, "%s (for Consul: CONSUL_CACERT)", rs->error);
-	else if (rc != 0)
-		log_error(c->lg, "%s; is Consul running there? (CONSUL_HTTP_ADDR)", rs->error);
+	char said[240];
+	then = then ? then : "";
+	if (rc == 0)
+		return 0;
+	if (strstr(rs->error, "TLS") != NULL) {
+		log_error(c->lg, "%s (for Consul: CONSUL_CACERT)%s", rs->error, then);
+	} else if (rs->status == 429 || rs->status >= 500) {
+		/* Answers still failing after the retries: Consul's reason. */
+		answer_text(rs, said, sizeof(said));
+		log_error(c->lg, "%s%s%s%s", rs->error, *said ? ": " : "", said, then);
+	} else {
+		log_error(
+		    c->lg, "%s; is Consul running there? (CONSUL_HTTP_ADDR)%s", rs->error, then);
+	}
 	return rc;
 }
 
@@ -335,8 +386,9 @@ parse_tree(const struct buf *body, struct kvset *have)
 	return rc;
 }
 
-int
-consul_read_tree(struct consul *c, const char *prefix, struct kvset *have)
+/* read_tree: consul_read_tree, with then ending a failure's line. */
+static int
+read_tree(struct consul *c, const char *prefix, struct kvset *have, const char *then)
 {
 	struct buf url;
 	struct http_response rs;
@@ -346,7 +398,7 @@ consul_read_tree(struct consul *c, const char *prefix, struct kvset *have)
 	url_path(&url, prefix);
 	xbuf(buf_puts(&url, "/?recurse"));
 	http_response_init(&rs, TREE_MAX);
-	rc = request(c, "GET", url.data, NULL, 0, TREE_MAX, &rs);
+	rc = request(c, "GET", url.data, NULL, 0, TREE_MAX, &rs, then);
 	if (rc == 0 && rs.status != 200 && rs.status != 404) {
 		char what[600];
 		str_fmt_clip(what, sizeof(what), "read %s/", prefix);
@@ -359,15 +411,19 @@ consul_read_tree(struct consul *c, const char *prefix, struct kvset *have)
 		    "may be wrong: give a token that can read them (CONSUL_HTTP_TOKEN)",
 		    prefix);
 	}
-	if (rc == 0 && rs.status == 200 && parse_tree(&rs.body, have) == -1) {
-		log_error(c->lg, "GET %s: Consul's answer is not a list of KV entries", url.data);
-		rc = EX_UNAVAILABLE;
-	}
+	if (rc == 0 && rs.status == 200 && parse_tree(&rs.body, have) == -1)
+		rc = not_consul(c, "GET", url.data, &rs, "a list of KV entries", then);
 	log_debug(c->lg, "read %zu keys under %s/", have->n, prefix);
 	kvset_sort(have);
 	buf_free(&url);
 	http_response_free(&rs);
 	return rc;
+}
+
+int
+consul_read_tree(struct consul *c, const char *prefix, struct kvset *have)
+{
+	return read_tree(c, prefix, have, "; nothing was written");
 }
 
 /* --- applying ------------------------------------------------------------ */
@@ -405,12 +461,35 @@ op_key(const struct op *op)
 	return op->kind == OP_DELETE ? op->have->key : op->want->key;
 }
 
-/* landed: true if Consul now holds what every op of ops[0..n) meant to write. */
-static bool
-landed(struct consul *c, const char *prefix, const struct op *ops, size_t n)
+/* Where the run is, for the lines that report a failed transaction. */
+struct progress {
+	const char *prefix;
+	size_t done_txns, done_ops, total_ops;
+};
+
+/* unknown_outcome: how a line about a transaction whose fate is unknown ends. */
+static void
+unknown_outcome(char *out, size_t n, const struct progress *pg, size_t nops)
 {
+	str_fmt_clip(out, n,
+	    "; transaction %zu (%zu operation%s) may or may not have been applied, all or none "
+	    "of it; %zu of the %zu changes were, before it; run consul-load again to converge",
+	    pg->done_txns + 1, nops, nops == 1 ? "" : "s", pg->done_ops, pg->total_ops);
+}
+
+/*
+ * landed: *yes tells whether Consul now holds what every op of ops[0..n)
+ * meant to write.  Returns 0, or an EX_* code if the tree could not be
+ * read (its line logged).
+ */
+static int
+landed(struct consul *c, const struct op *ops, size_t n, const struct progress *pg, bool *yes)
+{
+	char then[300];
 	struct kvset now = {0};
-	bool all = consul_read_tree(c, prefix, &now) == 0;
+	unknown_outcome(then, sizeof(then), pg, n);
+	int rc = read_tree(c, pg->prefix, &now, then);
+	bool all = rc == 0;
 	for (size_t i = 0; all && i < n; i++) {
 		const struct kv *k = kvset_find(&now, op_key(&ops[i]));
 		if (ops[i].kind == OP_DELETE)
@@ -420,16 +499,14 @@ landed(struct consul *c, const char *prefix, const struct op *ops, size_t n)
 			    memcmp(k->value, ops[i].want->value, k->vlen) == 0;
 	}
 	kvset_free(&now);
-	return all;
+	*yes = all;
+	return rc;
 }
 
-/* Where the run is, for the lines that report a failed transaction. */
-struct progress {
-	const char *prefix;
-	size_t done_txns, done_ops, total_ops;
-};
-
-/* rolled_back reports a 409: the keys that failed, and what became of the run. */
+/*
+ * rolled_back reports a 409 in one line: the first key that failed (every
+ * one with -v), and what became of the run.
+ */
 static int
 rolled_back(struct consul *c, const struct op *ops, size_t n, const struct http_response *rs,
     const struct progress *pg)
@@ -438,6 +515,7 @@ rolled_back(struct consul *c, const struct op *ops, size_t n, const struct http_
 	json_t *errs = json_object_get(root, "Errors"), *e;
 	size_t i;
 	int rc = 0, shown = 0;
+	char first[700] = "";
 	json_array_foreach(errs, i, e)
 	{
 		json_t *oi = json_object_get(e, "OpIndex");
@@ -449,28 +527,70 @@ rolled_back(struct consul *c, const struct op *ops, size_t n, const struct http_
 		    ? EX_NOPERM
 		    : strstr(what, "index is stale") ? EX_TEMPFAIL
 		                                     : EX_DATAERR;
-		if (++shown <= 10)
-			log_error(c->lg, "%s: %s", op_key(&ops[at]), what);
+		if (++shown == 1)
+			str_fmt_clip(first, sizeof(first), "%s: %s", op_key(&ops[at]), what);
+		log_debug(c->lg, "%s: %s", op_key(&ops[at]), what);
 		if (rc == 0 || code == EX_NOPERM)
 			rc = code;
 	}
 	json_decref(root);
-	if (shown > 10)
-		log_error(c->lg, "... and %d more operations of it failed", shown - 10);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = EX_UNAVAILABLE;
+		answer_text(rs, first, sizeof(first));
+	}
 	const char *why = rc == EX_TEMPFAIL ? "changed in Consul since it was read"
 	    : rc == EX_NOPERM               ? "may not be written with this token"
 	                                    : "was refused by Consul";
 	const char *fix = rc == EX_TEMPFAIL ? "run consul-load again to converge"
 	    : rc == EX_NOPERM               ? "give a token with key:write in CONSUL_HTTP_TOKEN or "
 	                                      "CONSUL_HTTP_TOKEN_FILE"
-	                                    : "see the lines above";
+	                                    : "see Consul's reason";
+	char more[64] = "";
+	if (shown > 1)
+		str_fmt_clip(more, sizeof(more), " (and %d more keys: -v lists them)", shown - 1);
 	log_error(c->lg,
-	    "a key of transaction %zu %s: none of its %zu operations was applied (%zu of "
-	    "the %zu changes were, before it); %s",
-	    pg->done_txns + 1, why, n, pg->done_ops, pg->total_ops, fix);
+	    "%s%s; a key of transaction %zu %s (HTTP 409): none of its %zu operations was "
+	    "applied (%zu of the %zu changes were, before it); %s",
+	    first, more, pg->done_txns + 1, why, n, pg->done_ops, pg->total_ops, fix);
 	return rc;
+}
+
+/* txn_answered: true if a 200's body is Consul's {"Results": [...], ...}. */
+static bool
+txn_answered(const struct http_response *rs)
+{
+	json_t *root = json_loadb(rs->body.data, rs->body.len, 0, NULL);
+	json_t *res = json_object_get(root, "Results");
+	bool ok = json_is_object(root) && (json_is_array(res) || json_is_null(res)) &&
+	    !json_is_array(json_object_get(root, "Errors"));
+	json_decref(root);
+	return ok;
+}
+
+/*
+ * after_odd_answer: a 200 whose body is not what Consul sends (the answer
+ * was garbled on the way, or something else answered): the transaction
+ * counts as applied only if Consul now holds its values.
+ */
+static int
+after_odd_answer(struct consul *c, const char *url, const struct op *ops, size_t n,
+    const struct http_response *rs, const char *expected, const struct progress *pg)
+{
+	char then[300];
+	bool yes;
+	int rc = landed(c, ops, n, pg, &yes);
+	if (rc != 0)
+		return rc;
+	if (yes) {
+		log_debug(c->lg, "PUT %s: an odd answer, but transaction %zu is in Consul", url,
+		    pg->done_txns + 1);
+		return 0;
+	}
+	str_fmt_clip(then, sizeof(then),
+	    ", and its keys do not hold the new values: transaction %zu (%zu operation%s) was "
+	    "not applied; %zu of the %zu changes were, before it",
+	    pg->done_txns + 1, n, n == 1 ? "" : "s", pg->done_ops, pg->total_ops);
+	return not_consul(c, "PUT", url, rs, expected, then);
 }
 
 /* send_txn: PUT /v1/txn with body (ops[0..n) as JSON); 0 once applied. */
@@ -478,22 +598,27 @@ static int
 send_txn(struct consul *c, const struct buf *body, const struct op *ops, size_t n,
     const struct progress *pg)
 {
-	char url[600];
+	char url[600], then[300];
 	struct http_response rs;
+	bool yes;
 	str_fmt_clip(url, sizeof(url), "%s/v1/txn", c->base);
+	unknown_outcome(then, sizeof(then), pg, n);
 	http_response_init(&rs, 16u << 20);
-	int rc = request(c, "PUT", url, body->data, body->len, 0, &rs);
+	int rc = request(c, "PUT", url, body->data, body->len, 0, &rs, then);
 	if (rc == 0 && rs.status == 409) {
 		/*
 		 * A request sent twice (by http_do's retry, or by libcurl itself
 		 * when a reused connection died before any answer) fails its own
 		 * CAS once its first copy landed: look before calling it a conflict.
 		 */
-		if (landed(c, pg->prefix, ops, n))
+		rc = landed(c, ops, n, pg, &yes);
+		if (rc == 0 && yes)
 			log_debug(c->lg, "transaction %zu had landed on an earlier attempt",
 			    pg->done_txns + 1);
-		else
+		else if (rc == 0)
 			rc = rolled_back(c, ops, n, &rs, pg);
+	} else if (rc == 0 && rs.status == 200 && !txn_answered(&rs)) {
+		rc = after_odd_answer(c, url, ops, n, &rs, "a Consul transaction result", pg);
 	} else if (rc == 0 && rs.status != 200) {
 		char what[100];
 		str_fmt_clip(what, sizeof(what), "apply transaction %zu (%zu operations)",
@@ -511,22 +636,33 @@ put_alone(struct consul *c, const struct op *op, const struct progress *pg)
 	struct buf url;
 	struct http_response rs;
 	const struct kv *h = op->have;
+	char then[300];
+	bool yes;
 	buf_init(&url, SIZE_MAX);
 	xbuf(buf_printf(&url, "%s/v1/kv/", c->base));
 	url_path(&url, op->want->key);
 	xbuf(buf_printf(&url, "?cas=%llu&flags=%llu", (unsigned long long)(h ? h->index : 0),
 	    (unsigned long long)(h ? h->flags : 0)));
+	unknown_outcome(then, sizeof(then), pg, 1);
 	http_response_init(&rs, 4096);
-	int rc = request(c, "PUT", url.data, op->want->value, op->want->vlen, 0, &rs);
-	if (rc == 0 && rs.status != 200)
+	int rc = request(c, "PUT", url.data, op->want->value, op->want->vlen, 0, &rs, then);
+	char said[8]; /* "true" or "false", perhaps with a newline */
+	str_fmt_clip(said, sizeof(said), "%s", buf_str(&rs.body));
+	str_trim(said);
+	if (rc == 0 && rs.status != 200) {
 		rc = refused(c, "write a large value", &rs);
-	else if (rc == 0 && strncmp(buf_str(&rs.body), "true", 4) != 0 &&
-	    !landed(c, pg->prefix, op, 1)) {
-		log_error(c->lg,
-		    "%s changed in Consul since it was read: it was not written; %zu "
-		    "of %zu operations were before it; run consul-load again to converge",
-		    op->want->key, pg->done_ops, pg->total_ops);
-		rc = EX_TEMPFAIL;
+	} else if (rc == 0 && strcmp(said, "false") == 0) {
+		/* false: the CAS failed, unless an earlier attempt had landed. */
+		rc = landed(c, op, 1, pg, &yes);
+		if (rc == 0 && !yes) {
+			log_error(c->lg,
+			    "%s changed in Consul since it was read: it was not written; %zu "
+			    "of %zu operations were before it; run consul-load again to converge",
+			    op->want->key, pg->done_ops, pg->total_ops);
+			rc = EX_TEMPFAIL;
+		}
+	} else if (rc == 0 && strcmp(said, "true") != 0) {
+		rc = after_odd_answer(c, url.data, op, 1, &rs, "Consul's true or false", pg);
 	}
 	buf_free(&url);
 	http_response_free(&rs);

@@ -46,10 +46,12 @@
  * Exit status: 0 done (also nothing to change); 64 usage; 65 bad input
  * (every bad line and unfilled placeholder is reported with file:line,
  * and nothing is written), or Consul refused a value; 66 a file or
- * directory missing; 69 Consul unreachable after retries, or TLS refused;
- * 73 cannot create an export file; 74 I/O error; 75 a key changed in
- * Consul between the read and the write (nothing of that transaction was
- * applied; run again), or a timeout; 77 the token was refused; 78
+ * directory missing; 69 Consul unreachable or failing after retries (refused,
+ * reset, cut short, 429, 5xx), an answer that is not Consul's (an HTML
+ * page, garbled JSON), or TLS refused; 73 cannot create an export file;
+ * 74 I/O error; 75 a key changed in Consul between the read and the write
+ * (nothing of that transaction was applied; run again), or a timeout after
+ * retries; 77 the token was refused; 78
  * configuration error (CONSUL_* variables).
  */
 #include <stdio.h>

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "duration.h"
 #include "exits.h"
 #include "setup-es.h"
 
@@ -96,6 +98,25 @@ status_exit(long status)
 	}
 }
 
+/* content_type: the answer's Content-Type value, for a line (or "no type"). */
+static void
+content_type(const struct http_response *rs, char *out, size_t n)
+{
+	str_fmt_clip(out, n, "no type");
+	for (const char *p = buf_str(&rs->headers); *p;) {
+		size_t len = strcspn(p, "\r\n");
+		if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
+			const char *v = p + 13;
+			while (*v == ' ')
+				v++;
+			str_fmt_clip(out, n, "%.*s", (int)(len - (size_t)(v - p)), v);
+			return;
+		}
+		p += len;
+		p += strspn(p, "\r\n");
+	}
+}
+
 void
 es_fail(struct es *es, const char *method, const char *path, struct es_reply *r, int rc)
 {
@@ -113,6 +134,18 @@ es_fail(struct es *es, const char *method, const char *path, struct es_reply *r,
 		log_error(es->lg, "%s%s%s", r->rs.error, why[0] ? ": " : "", why);
 		es_reply_free(r);
 		exit(rc);
+	}
+	if (r->rs.status >= 200 && r->rs.status <= 299) {
+		/* A success whose body is not what Elasticsearch sends: a proxy's
+		   page, or JSON garbled or cut on the way.  Not retried. */
+		char type[64];
+		content_type(&r->rs, type, sizeof(type));
+		log_error(es->lg, "%s %s%s: HTTP %ld, but the answer (%s, %zu bytes) is %s; is "
+		    "--url Elasticsearch, with no proxy in between that changes answers?", method,
+		    es->base, path, r->rs.status, type, r->rs.body.len,
+		    r->json == NULL ? "not JSON" : "not the JSON Elasticsearch sends");
+		es_reply_free(r);
+		exit(EX_UNAVAILABLE);
 	}
 	log_error(es->lg, "%s %s%s: HTTP %ld%s%s%s", method, es->base, path, r->rs.status,
 	    why[0] ? " " : "", why, hint);
@@ -217,12 +250,29 @@ now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * server_wait: wait_s, or less when SOCORRO_HTTP_TIMEOUT would end the
+ * request before the server answers: each attempt must outlast the wait
+ * it asks for (by 1 s), or a cluster slow to turn yellow looks like a
+ * server that does not answer.
+ */
+static long
+server_wait(long wait_s)
+{
+	const char *v = getenv("SOCORRO_HTTP_TIMEOUT");
+	long limit;
+	if (v == NULL || *v == '\0' || duration_parse(v, &limit) == -1)
+		return wait_s; /* unset; or malformed, and http_do says so */
+	return wait_s < limit - 1 ? wait_s : limit > 1 ? limit - 1 : 0;
+}
+
 /* health_once asks for want, waiting up to wait_s on the server; the status. */
 static const char *
 health_once(struct es *es, const char *want, long wait_s, char *status, size_t n)
 {
 	char path[128];
 	struct es_reply r;
+	wait_s = server_wait(wait_s);
 	str_fmt_clip(path, sizeof(path), "/_cluster/health?wait_for_status=%s&timeout=%lds",
 	    want, wait_s);
 	/* The server holds the answer up to wait_s: give the request that long more. */

@@ -62,9 +62,10 @@
  * Exit status: 0 done (also nothing to change); 64 usage; 65 a bad template
  * or settings file (file:line:column), or the server refused a document
  * (HTTP 400); 66 a file is missing; 69 the server is down, not
- * Elasticsearch, or failing after retries; 75 the cluster stayed below
- * yellow for --wait, or timed out; 77 authentication or authorization
- * refused (HTTP 401/403); 78 no usable CA bundle.
+ * Elasticsearch, failing after retries (reset, cut short, 429, 5xx), or
+ * answering a success that is not its JSON; 75 the cluster stayed below
+ * yellow for --wait, or timed out after retries; 77 authentication or
+ * authorization refused (HTTP 401/403); 78 no usable CA bundle.
  */
 #include <libgen.h>
 #include <limits.h>

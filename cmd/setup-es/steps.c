@@ -131,11 +131,20 @@ step_index(struct es *es, const char *name, const json_t *body)
 		return;
 	}
 	rc = es_call(es, "PUT", path, (json_t *)body, &r);
-	/* Someone else made it between our HEAD and PUT: it exists, fine. */
+	/*
+	 * It exists: an earlier attempt of this PUT made it (its answer was lost
+	 * or late), or someone else did between our HEAD and PUT: fine.
+	 */
 	if (rc == 0 && r.rs.status == 400 &&
 	    strcmp(error_type(r.json), "resource_already_exists_exception") == 0) {
-		log_debug(es->lg, "index %s was created meanwhile by someone else: left alone",
-		    name);
+		if (r.rs.attempts > 1) {
+			es->changes++;
+			log_info(es->lg, "created %s (by an earlier attempt, whose answer was lost)",
+			    what);
+		} else {
+			log_debug(es->lg, "index %s was created meanwhile by someone else: left "
+			    "alone", name);
+		}
 	} else if (rc != 0 || r.rs.status != 200) {
 		es_fail(es, "PUT", path, &r, rc);
 	} else {
@@ -143,6 +152,46 @@ step_index(struct es *es, const char *name, const json_t *body)
 		log_info(es->lg, "created %s", what);
 	}
 	es_reply_free(&r);
+}
+
+/* alias_only_at: true if alias points at index current and nothing else. */
+static bool
+alias_only_at(struct es *es, const char *alias, const char *current)
+{
+	char path[512];
+	bool found;
+	str_fmt_clip(path, sizeof(path), "/_alias/%s", alias);
+	json_t *have = es_get(es, path, &found);
+	bool only = found && json_object_size(have) == 1 &&
+	    json_object_get(have, current) != NULL;
+	json_decref(have);
+	return only;
+}
+
+/*
+ * move_alias posts the actions.  When an earlier attempt of the same
+ * request was applied but its answer lost, the retry's "remove" finds the
+ * alias gone (404 aliases_not_found_exception): the alias is then looked
+ * at, and where it should be is success.
+ */
+static void
+move_alias(struct es *es, json_t *body, const char *alias, const char *current,
+    const char *what)
+{
+	struct es_reply r;
+	int rc = es_call(es, "POST", "/_aliases", body, &r);
+	bool done = rc == 0 && r.rs.status >= 200 && r.rs.status <= 299;
+	if (!done && rc == 0 && r.rs.status == 404 && r.rs.attempts > 1 &&
+	    strcmp(error_type(r.json), "aliases_not_found_exception") == 0 &&
+	    alias_only_at(es, alias, current)) {
+		log_debug(es->lg, "POST /_aliases: an earlier attempt had moved alias %s", alias);
+		done = true;
+	}
+	if (!done)
+		es_fail(es, "POST", "/_aliases", &r, rc);
+	es_reply_free(&r);
+	es->changes++;
+	log_info(es->lg, "pointed %s", what);
 }
 
 void
@@ -173,7 +222,10 @@ step_alias(struct es *es, const char *alias, const char *current)
 		str_fmt_clip(what, sizeof(what), "alias %s at %s%s", alias, current,
 		    json_object_size(have) > (size_t)has_current ? " (and away from older "
 		    "indices)" : "");
-		es_write(es, "POST", "/_aliases", body, "point", what);
+		if (es->dry_run)
+			es_write(es, "POST", "/_aliases", body, "point", what);
+		else
+			move_alias(es, body, alias, current, what);
 		json_decref(body);
 	}
 	json_decref(actions);

@@ -108,6 +108,7 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, str):
             body = body.encode()
             ctype = "text/plain; charset=utf-8"
+        self.status = status
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -116,7 +117,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.status = status
 
     def abort(self, how):
         """Drop the connection without an answer: "reset" (RST) or "close"."""
@@ -164,31 +164,67 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_fake/"):
             self.control(url.path, body)
             return
+        try:
+            self.serve_api(url, body)
+        finally:  # also when the client went away before its answer
+            self.record(body)
+
+    def serve_api(self, url, body):
         rule = FAULTS.match(self.command, url.path)
         kind, when = (rule["kind"], rule["when"]) if rule else (None, None)
         if kind == "delay":
             time.sleep(rule["ms"] / 1000)
         if kind in ("error", "reset", "close") and when == "before":
             if kind == "error":
-                self.answer(rule["status"], rule["message"])
+                extra = {}
+                if rule["retry_after"] is not None:
+                    extra["Retry-After"] = str(rule["retry_after"])
+                self.answer(rule["status"], rule["message"], extra=extra)
             else:
                 self.abort(kind)
-            self.record(body)
             return
-        # "after": the request is served (state changes), its answer lost.
-        lost = kind in ("reset", "close") and when == "after"
-        if lost:
+        # "after", truncate, garbage: the request is served (state changes),
+        # its answer lost or spoiled.
+        held = (kind in ("reset", "close") and when == "after") or \
+            kind in ("truncate", "garbage")
+        if held:
             real, self.wfile = self.wfile, io.BytesIO()
         try:
             self.route(url.path, body)
         except BadRequest as err:
             self.answer(err.status, err.text)
-        if lost:
-            self.wfile = real
-            self.abort(kind)
+        if held:
+            self.wfile, answer = real, self.wfile.getvalue()
+            if kind in ("reset", "close"):
+                self.abort(kind)
+            else:
+                self.spoil(rule, answer)
         if kind == "mutate":
             FAULTS.mutate(rule)
-        self.record(body)
+
+    def spoil(self, rule, answer):
+        """Send answer (a whole HTTP response) cut in half, or with its body
+        replaced by rule["body"]."""
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        if rule["kind"] == "truncate":
+            self.wfile.write(head + b"\r\n\r\n" + payload[:len(payload) // 2])
+            self.wfile.flush()
+            if rule["reset"]:  # RST at once: no FIN (shutdown) before it
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+            else:
+                self.abort("close")
+            self.status = "cut"
+            return
+        junk = rule["body"].encode("utf-8")
+        lines = [ln for ln in head.split(b"\r\n")
+                 if not ln.lower().startswith((b"content-length:", b"content-type:"))]
+        lines += [b"Content-Type: text/html", b"Content-Length: %d" % len(junk)]
+        self.wfile.write(b"\r\n".join(lines) + b"\r\n\r\n" + junk)
+        self.wfile.flush()
+        self.status = "garbage"
 
     do_GET = do_PUT = do_DELETE = do_POST = do_HEAD = do_PATCH = handle_any
 

@@ -1,13 +1,19 @@
 """Fault injection for the fake Consul.
 
 A rule (POST /_fake/faults, a JSON object or a list of them):
-  kind    "error"   answer status (default 500) with message instead
+  kind    "error"   answer status (default 500) with message instead, and
+                    Retry-After: retry_after (seconds) if given
           "reset"   drop the connection with a TCP RST, no answer
           "close"   close the connection cleanly (FIN), no answer
           "delay"   sleep ms (default 1000), then serve normally
           "mutate"  serve normally, then write key (value "value", or
                     "delete": true) behind the client's back: a concurrent
                     change between its read and its write
+          "truncate" serve (the state changes), send the status, the headers
+                    (the whole body's Content-Length) and half the body, then
+                    close; with "reset": true, a TCP RST instead of a FIN
+          "garbage" serve, then answer its status with body (default
+                    "<html>gateway says hi") and a matching Content-Length
   method  only requests with this method (default any)
   path    only paths starting with this (default any)
   when    "before" (default): instead of serving; "after" (reset, close):
@@ -19,9 +25,10 @@ Rules are tried in order; the first that fires wins.
 
 import threading
 
-KINDS = ("error", "reset", "close", "delay", "mutate")
+KINDS = ("error", "reset", "close", "delay", "mutate", "truncate", "garbage")
 FIELDS = {"kind", "method", "path", "when", "after", "count", "status",
-          "message", "ms", "key", "value", "delete"}
+          "message", "ms", "key", "value", "delete", "retry_after",
+          "body", "reset"}
 
 
 def make_rule(spec):
@@ -39,6 +46,9 @@ def make_rule(spec):
             "message": spec.get("message", "fake: injected error"),
             "ms": int(spec.get("ms", 1000)), "key": spec.get("key"),
             "value": spec.get("value", ""), "delete": bool(spec.get("delete")),
+            "retry_after": spec.get("retry_after"),
+            "body": spec.get("body", "<html>gateway says hi"),
+            "reset": bool(spec.get("reset")),
             "seen": 0, "fired": 0}
     if rule["when"] not in ("before", "after"):
         raise ValueError("fault 'when' must be before or after")

@@ -18,10 +18,14 @@ control API under /_fake/ (no authentication, never logged).
 
 A fault: {"method": "PUT" or "*", "path": REGEX (searched in the URL path),
 "status": N, "reset": true, "delay": SECONDS, "retry_after": SECONDS,
-"count": N (default 1; 0 = forever), "skip": N (let the first N matches
-through)}.  status answers an Elasticsearch-shaped error; reset closes the
-connection with a TCP RST; delay sleeps first (then answers normally unless
-status or reset is also given).
+"truncate": "close"|"reset", "garbage": TEXT, "count": N (default 1;
+0 = forever), "skip": N (let the first N matches through)}.  status answers
+an Elasticsearch-shaped error; reset closes the connection with a TCP RST;
+delay sleeps first (then answers normally unless status or reset is also
+given).  truncate and garbage serve the request (its change is made), then
+spoil the answer: truncate sends the status, the headers (the whole body's
+Content-Length) and half the body, then closes the connection (a FIN, or
+an RST with "reset"); garbage sends the status with TEXT as the body.
 
 The request log records method, path, query, user name, whether
 authentication passed, status and the JSON body; never a header, so never
@@ -61,9 +65,11 @@ class Faults:
         self.items = []
 
     def add(self, spec):
-        if not isinstance(spec, dict) or not (spec.get("status") or spec.get("reset")
-                                              or spec.get("delay")):
-            raise ValueError("a fault needs status, reset or delay")
+        if not isinstance(spec, dict) or not any(
+                spec.get(k) for k in ("status", "reset", "delay", "truncate", "garbage")):
+            raise ValueError("a fault needs status, reset, delay, truncate or garbage")
+        if spec.get("truncate") not in (None, "close", "reset"):
+            raise ValueError('truncate: "close" or "reset"')
         f = dict(spec)
         f.setdefault("method", "*")
         f.setdefault("path", "")

@@ -17,6 +17,7 @@ control API for tests (no authentication).  The first line on stdout is
 
 import argparse
 import base64
+import io
 import json
 import os
 import signal
@@ -126,6 +127,34 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.close()
 
+    def spoil(self, fault, answer):
+        """Send answer (a whole HTTP response, already served) cut in half
+        and the connection closed ("truncate": "close", or "reset" for a TCP
+        RST), or with its body replaced by the text of "garbage"."""
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        if fault.get("truncate"):
+            if not payload:    # HEAD: cut the headers instead
+                head, payload = head[:len(head) // 2], b""
+                self.wfile.write(head)
+            else:
+                self.wfile.write(head + b"\r\n\r\n" + payload[:len(payload) // 2])
+            self.wfile.flush()
+            if fault["truncate"] == "reset":
+                self.reset()
+            else:
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return
+        junk = str(fault["garbage"]).encode("utf-8")
+        lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(
+            (b"content-length:", b"content-type:"))]
+        lines += [b"Content-Type: text/html", b"Content-Length: %d" % len(junk)]
+        self.wfile.write(b"\r\n".join(lines) + b"\r\n\r\n" + junk)
+        self.wfile.flush()
+
     # --- one request ------------------------------------------------------
 
     def serve(self):
@@ -154,7 +183,13 @@ class Handler(BaseHTTPRequestHandler):
                 e = es_control.fault_error(fault)
                 entry["status"] = self.answer(e.status, e.body(), e.headers)
                 return
+            spoil = fault and (fault.get("truncate") or fault.get("garbage"))
+            if spoil:
+                real, self.wfile = self.wfile, io.BytesIO()
             entry["status"] = self.api(app, parts, raw, url, entry)
+            if spoil:
+                self.wfile, answer = real, self.wfile.getvalue()
+                self.spoil(fault, answer)
         finally:
             if parts[:1] != ["_fake"]:
                 app.log.add(entry)
