@@ -71,7 +71,7 @@ raw_send(struct pg_conn *c, const char *p, size_t n)
 	while (n > 0) {
 		ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
-			if (errno == EAGAIN && pg_wait_fd(c->fd, POLLOUT, 0) == -1)
+			if (errno == EAGAIN && pg_wait_fd(c->fd, POLLOUT, c->deadline_ms) == -1)
 				return -1;
 			continue;
 		}
@@ -94,12 +94,19 @@ raw_recv(struct pg_conn *c, char *p, size_t n)
 		if (r >= 0)
 			return r;
 		if (errno == EAGAIN) {
-			if (pg_wait_fd(c->fd, POLLIN, 0) == -1)
+			if (pg_wait_fd(c->fd, POLLIN, c->deadline_ms) == -1)
 				return -1;
 		} else if (errno != EINTR) {
 			return -1;
 		}
 	}
+}
+
+/* timed_out: did the last failed send or receive pass the deadline? */
+static bool
+timed_out(const struct pg_conn *c)
+{
+	return c->t != NULL ? c->t->sys_errno == ETIMEDOUT : errno == ETIMEDOUT;
 }
 
 int
@@ -109,6 +116,10 @@ pg_io_flush(struct pg_conn *c)
 		return 0;
 	int r = raw_send(c, c->out.data, c->out.len);
 	buf_reset(&c->out);
+	if (r == -1 && timed_out(c)) {
+		pg_errorf(c, "timed out sending to the server (connect_timeout)");
+		return EX_TEMPFAIL;
+	}
 	if (r == -1) {
 		pg_errorf(c, "connection lost while sending: %s", strerror(errno));
 		return EX_UNAVAILABLE;
@@ -135,12 +146,19 @@ pg_io_next(struct pg_conn *c, struct pg_msg *m)
 			return 0;
 		}
 		if (r == -1) {
-			pg_errorf(c, "malformed message from the server (type 0x%02x)",
-			    (unsigned char)c->in.data[0]);
-			return EX_SOFTWARE;
+			const unsigned char *h = (const unsigned char *)c->in.data;
+			unsigned long len = (unsigned long)h[1] << 24 | (unsigned long)h[2] << 16 |
+			    (unsigned long)h[3] << 8 | h[4];
+			pg_errorf(c, "malformed message from the server (type 0x%02x, length %lu): "
+			    "not a PostgreSQL server?", h[0], len);
+			return EX_UNAVAILABLE;
 		}
 		char chunk[16384];
 		ssize_t n = raw_recv(c, chunk, sizeof(chunk));
+		if (n < 0 && timed_out(c)) {
+			pg_errorf(c, "timed out waiting for the server's answer (connect_timeout)");
+			return EX_TEMPFAIL;
+		}
 		if (n <= 0) {
 			pg_errorf(c, "connection lost: %s", n == 0 ? "the server closed it"
 			    : strerror(errno));
@@ -192,7 +210,7 @@ pg_protocol_error(struct pg_conn *c, const struct pg_msg *m, const char *when)
 {
 	pg_errorf(c, "protocol violation: unexpected %s ('%c') %s", pg_msg_name(m->type),
 	    m->type >= 0x20 && m->type < 0x7f ? m->type : '?', when);
-	return EX_SOFTWARE;
+	return EX_UNAVAILABLE;
 }
 
 /* drop closes the link without ceremony, keeping c reusable for a retry. */
@@ -207,6 +225,7 @@ drop(struct pg_conn *c)
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
+	c->deadline_ms = 0;
 	c->tls = false;
 	buf_reset(&c->in);
 	buf_reset(&c->out);

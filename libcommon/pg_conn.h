@@ -21,9 +21,11 @@
  *
  * Return codes are exits.h's:
  *   EX_UNAVAILABLE  cannot connect after c.attempts tries (refused, no
- *                   route, no such host, server starting or full), or
- *                   the connection was lost
- *   EX_TEMPFAIL     connect_timeout passed on every try
+ *                   route, no such host, server starting or full), the
+ *                   connection was lost, or the server broke the protocol
+ *                   (a malformed or unexpected message: not PostgreSQL?)
+ *   EX_TEMPFAIL     connect_timeout passed on every try (connecting, TLS,
+ *                   startup and authentication all count against it)
  *   EX_NOPERM       authentication refused (wrong password, no pg_hba.conf
  *                   entry), no password to give, the server failed to
  *                   prove itself (SCRAM signature), or its TLS certificate
@@ -33,7 +35,7 @@
  *                   database)
  *   EX_DATAERR      the server refused a query (ErrorResponse): c.err holds
  *                   it; the connection is still usable
- *   EX_SOFTWARE     out of memory, a protocol violation by the server
+ *   EX_SOFTWARE     out of memory
  * c.error then holds one line saying what failed and where (host:port),
  * never a password.
  *
@@ -89,6 +91,7 @@ struct pg_conn {
 
 	/* private */
 	int fd;
+	int64_t deadline_ms;           /* plain socket I/O: CLOCK_MONOTONIC ms, 0 none */
 	struct pg_tls *t;
 	struct pg_anchors anchors;
 	struct buf in, out;

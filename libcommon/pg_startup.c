@@ -403,15 +403,18 @@ attempt(struct pg_conn *c, const struct pg_conninfo *ci, enum verify v, bool pre
 			return EX_CONFIG;
 		}
 	}
+	c->deadline_ms = deadline;
 	if ((rc = send_startup(c, ci)) != 0)
 		return rc;
 	/* Authentication may wait on the server, not on the network: the
-	 * deadline still holds for it, as connect_timeout does in libpq. */
+	 * deadline still holds for it, as connect_timeout does in libpq.
+	 * Queries then have none. */
 	if (c->t != NULL)
 		c->t->deadline_ms = deadline;
 	rc = authenticate(c, ci, answered);
 	if (c->t != NULL)
 		c->t->deadline_ms = 0;
+	c->deadline_ms = 0;
 	return rc;
 }
 

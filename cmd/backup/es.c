@@ -249,10 +249,15 @@ es_backup(struct job *j)
 	int r = es_open(&e, j->o, j->lg);
 	if (r == 0)
 		r = check_repo(&e);
-	if (r == 0 && (r = start_snapshot(&e, j)) == 0) {
-		r = wait_done(&e, j->snapshot, j->o->wait_s);
+	if (r == 0) {
+		r = start_snapshot(&e, j);
+		if (r == 0)
+			r = wait_done(&e, j->snapshot, j->o->wait_s);
 		if (r == 0)
 			r = record(&e, j);
+		/* Also when starting it failed: what was lost may be only the
+		 * answer, the snapshot made (and a retry then found its name
+		 * taken).  The name is this run's own. */
 		if (r != 0)
 			es_discard(j);
 	}

@@ -133,6 +133,7 @@ write_manifest(struct ctx *c, struct store *st, struct job *j, const char *key,
     struct manifest *m)
 {
 	char mkey[BK_KEY_MAX + 32];
+	bool named = manifest_name(key, mkey, sizeof(mkey)) == 0;
 	str_copy(m->service, sizeof(m->service), svc_names[c->o->svc]);
 	str_copy(m->env, sizeof(m->env), c->env);
 	str_copy(m->host, sizeof(m->host), c->host);
@@ -143,11 +144,14 @@ write_manifest(struct ctx *c, struct store *st, struct job *j, const char *key,
 	}
 	j->source = NULL; /* the manifest holds it now */
 	char *text = manifest_text(m);
-	int r = text && manifest_name(key, mkey, sizeof(mkey)) == 0
-	    ? store_put_mem(st, mkey, text, strlen(text), "application/json")
-	    : EX_SOFTWARE;
+	int r = text && named ? store_put_mem(st, mkey, text, strlen(text), "application/json")
+	                      : EX_SOFTWARE;
 	free(text);
-	if (r != 0)
+	/* The PUT may have stored the manifest and lost only the answer: it
+	 * goes first, so that none is left naming a deleted object; if it
+	 * cannot be deleted, neither is the object: a backup may stand whole,
+	 * but never a manifest alone. */
+	if (r != 0 && (!named || store_delete(st, mkey) == 0))
 		store_delete(st, key);
 	return r;
 }

@@ -60,6 +60,7 @@ struct par {
 	struct worker w[PAR_WORKERS];
 	bool done;        /* no more parts will come */
 	size_t parts;     /* how many the upload has, once fed */
+	uint64_t total;   /* the bytes fed */
 	int rc;           /* the first failure */
 	struct s3_error err;
 };
@@ -257,6 +258,7 @@ feed(struct par *p, bk_read_fn rd, void *ctx)
 			s->n = n;
 			s->num = num;
 			s->state = SLOT_FULL;
+			p->total += n;
 			pthread_cond_broadcast(&p->cv);
 		}
 		bool stop = p->rc != 0 || last;
@@ -266,6 +268,30 @@ feed(struct par *p, bk_read_fn rd, void *ctx)
 			return;
 		}
 	}
+}
+
+/*
+ * completed_anyway: after CompleteMultipartUpload failed, is the object
+ * there, whole?  The answer may be what was lost (a connection reset
+ * after S3 completed it), and then a retry finds no such upload: S3 has
+ * the object all the same.  Its size must be what was fed.
+ */
+static bool
+completed_anyway(struct par *p)
+{
+	struct s3_error e;
+	struct s3_list l = { 0 };
+	bool whole = false;
+	if (s3_list(&p->st->s3, p->key, &l, &e) == 0)
+		for (size_t i = 0; i < l.n; i++)
+			if (strcmp(l.v[i].key, p->key) == 0 && l.v[i].size == p->total)
+				whole = true;
+	s3_list_free(&l);
+	if (whole)
+		log_debug(p->st->lg, "s3://%s/%s: the answer to completing it was lost, but "
+		    "the object is there, %llu bytes", p->st->bucket, p->key,
+		    (unsigned long long)p->total);
+	return whole;
 }
 
 int
@@ -298,8 +324,11 @@ s3par_upload(struct store *st, const char *key, bk_read_fn rd, void *ctx,
 	stop_workers(p);
 	r = p->rc;
 	*e = p->err;
-	if (r == 0)
+	if (r == 0) {
 		r = s3_multipart_complete(&st->s3, key, p->id, p->etags, parts, e);
+		if (r != 0 && completed_anyway(p))
+			r = 0;
+	}
 	if (r != 0)
 		s3_multipart_abort(&st->s3, key, p->id, e);
 	for (size_t i = 0; i < PAR_SLOTS; i++)

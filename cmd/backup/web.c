@@ -152,7 +152,9 @@ web_call(struct web *w, const char *method, const char *path, const char *ctype,
 		log_error(w->lg, "%s (the %s CA: --cacert FILE)", rs->error, w->what);
 	else if (r != 0 && r == EX_UNAVAILABLE && rs->status == 0)
 		log_error(w->lg, "%s; is %s running there? (%s)", rs->error, w->what, w->hint);
-	else if (r != 0 && rs->status != 0 && rs->body.len > 0) {
+	else if (r != 0 && rs->status >= 300 && rs->body.len > 0) {
+		/* The server's own words; never a 2xx body cut short: that is
+		 * data (Consul values, definitions), not a reason. */
 		char why[300];
 		reason(rs, why, sizeof(why));
 		log_error(w->lg, "%s: %s", rs->error, why);

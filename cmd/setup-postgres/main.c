@@ -63,7 +63,9 @@
  * Exit status: 0 done (also: nothing to change); 64 usage; 65 a bad or
  * changed migration, or a statement the server refused (file:line and
  * SQLSTATE given); 66 a password file or the migrations directory
- * missing; 69 the server unreachable after retries; 75 timed out; 77
+ * missing; 69 the server unreachable, starting up (57P03) or full (53300)
+ * after the tries, the connection lost, or a malformed answer; 75 no
+ * answer within connect_timeout on every try; 77
  * authentication refused (wrong password, TLS certificate refused,
  * permission denied); 78 bad connection settings or configuration.
  */
