@@ -32,6 +32,70 @@ sleep_interruptible(struct run *r, long ms)
 	return !*r->signalled;
 }
 
+/*
+ * lost: true if a failed call may still have been carried out (its
+ * answer timed out, was cut, malformed or a server error), so that what
+ * it made must be looked for; false if AWS refused it (a client error,
+ * refused credentials).
+ */
+static bool
+lost(int rc)
+{
+	return rc == EX_UNAVAILABLE || rc == EX_TEMPFAIL;
+}
+
+/*
+ * lookup: the text at path in the answer to action (p is freed): 0 with
+ * it in out, EX_NOINPUT if the answer has none, or the call's EX_* code
+ * with *e filled.
+ */
+static int
+lookup(struct run *r, const char *action, struct aws_params *p, const char *path, char *out,
+    size_t size, struct aws_error *e)
+{
+	struct xml_doc doc;
+	int rc = aws_query_call(r->ec2, action, p, &doc, e);
+	aws_params_free(p);
+	if (rc != 0)
+		return rc;
+	const char *v = xml_text(doc.root, path);
+	rc = v != NULL && str_copy(out, size, v) == 0 ? 0 : EX_NOINPUT;
+	xml_free(&doc);
+	return rc;
+}
+
+/*
+ * find_builder: after RunInstances failed with its outcome unknown, the
+ * builder it may have started, by the client token (a builder nobody
+ * knows of is the one thing create-ami must never leave).  0 if found
+ * (r->instance_id set; the build goes on), else rc with one line logged.
+ */
+static int
+find_builder(struct run *r, const char *token, int rc, const char *why)
+{
+	struct aws_params p;
+	struct aws_error e;
+	aws_params_init(&p);
+	aws_params_add(&p, "Filter.1.Name", "client-token");
+	aws_params_add(&p, "Filter.1.Value.1", token);
+	int f = lookup(r, "DescribeInstances", &p, "reservationSet/item/instancesSet/item/instanceId",
+	    r->instance_id, sizeof(r->instance_id), &e);
+	if (f == 0) {
+		log_info(r->lg, "%s; builder %s was started all the same (found by its client token)",
+		    why, r->instance_id);
+		return 0;
+	}
+	r->instance_id[0] = '\0';
+	if (f == EX_NOINPUT)
+		log_error(r->lg, "%s", why);
+	else
+		log_error(r->lg,
+		    "%s; whether a builder was started is unknown (%s): create-ami --reap "
+		    "terminates it once its %s tag has passed",
+		    why, e.text, EXPIRES_TAG);
+	return rc;
+}
+
 static long
 next_poll(long ms)
 {
@@ -116,17 +180,20 @@ run_builder(struct run *r, const struct build_options *o, const char *name,
 	int rc = aws_query_call(r->ec2, "RunInstances", &p, &doc, &e);
 	aws_params_free(&p);
 	buf_free(&b64);
-	if (rc != 0) {
+	if (rc != 0 && !lost(rc)) {
 		log_error(r->lg, "%s", e.text);
 		return rc;
 	}
-	const char *id = xml_text(doc.root, "instancesSet/item/instanceId");
-	if (id == NULL || str_copy(r->instance_id, sizeof(r->instance_id), id) == -1) {
+	if (rc == 0) {
+		const char *id = xml_text(doc.root, "instancesSet/item/instanceId");
+		if (id == NULL || str_copy(r->instance_id, sizeof(r->instance_id), id) == -1) {
+			str_copy(e.text, sizeof(e.text), "ec2 RunInstances: no instance id in the answer");
+			rc = EX_UNAVAILABLE;
+		}
 		xml_free(&doc);
-		log_error(r->lg, "ec2 RunInstances: no instance id in the answer");
-		return EX_UNAVAILABLE;
 	}
-	xml_free(&doc);
+	if (rc != 0 && (rc = find_builder(r, token, rc, e.text)) != 0)
+		return rc;
 	log_info(r->lg, "builder %s started from %s (%s)", r->instance_id, o->source_ami, o->instance_type);
 	return 0;
 }
@@ -286,6 +353,38 @@ provision_status(struct run *r, struct buf *text)
 	return 0;
 }
 
+/*
+ * find_image: after CreateImage failed with its outcome unknown, the
+ * image it may have begun, by its name (unique, and free before the
+ * build).  0 if found (r->image_id set), else rc with one line logged.
+ */
+static int
+find_image(struct run *r, const char *name, int rc, const char *why)
+{
+	struct aws_params p;
+	struct aws_error e;
+	aws_params_init(&p);
+	aws_params_add(&p, "Owner.1", "self");
+	aws_params_add(&p, "Filter.1.Name", "name");
+	aws_params_add(&p, "Filter.1.Value.1", name);
+	int f = lookup(r, "DescribeImages", &p, "imagesSet/item/imageId", r->image_id,
+	    sizeof(r->image_id), &e);
+	if (f == 0) {
+		log_info(r->lg, "%s; image %s was begun all the same (found by its name)", why,
+		    r->image_id);
+		return 0;
+	}
+	r->image_id[0] = '\0';
+	if (f == EX_NOINPUT)
+		log_error(r->lg, "%s", why);
+	else
+		log_error(r->lg,
+		    "%s; whether image \"%s\" was begun is unknown (%s): look for it and "
+		    "deregister it by hand",
+		    why, name, e.text);
+	return rc;
+}
+
 static int
 create_image(struct run *r, const struct build_options *o, const char *name)
 {
@@ -300,17 +399,23 @@ create_image(struct run *r, const struct build_options *o, const char *name)
 	add_tags(&p, 2, "snapshot", o, name);
 	int rc = aws_query_call(r->ec2, "CreateImage", &p, &doc, &e);
 	aws_params_free(&p);
-	if (rc != 0) {
+	/* Duplicate: the name was free before the build, so this is a retry
+	 * of a call whose answer was lost, and the image is ours. */
+	bool dup = rc != 0 && strcmp(e.code, "InvalidAMIName.Duplicate") == 0;
+	if (rc != 0 && !lost(rc) && !dup) {
 		log_error(r->lg, "%s", e.text);
 		return rc;
 	}
-	const char *id = xml_text(doc.root, "imageId");
-	if (id == NULL || str_copy(r->image_id, sizeof(r->image_id), id) == -1) {
+	if (rc == 0) {
+		const char *id = xml_text(doc.root, "imageId");
+		if (id == NULL || str_copy(r->image_id, sizeof(r->image_id), id) == -1) {
+			str_copy(e.text, sizeof(e.text), "ec2 CreateImage: no image id in the answer");
+			rc = EX_UNAVAILABLE;
+		}
 		xml_free(&doc);
-		log_error(r->lg, "ec2 CreateImage: no image id in the answer");
-		return EX_UNAVAILABLE;
 	}
-	xml_free(&doc);
+	if (rc != 0 && (rc = find_image(r, name, rc, e.text)) != 0)
+		return rc;
 	log_info(r->lg, "image %s (%s) being created from %s", r->image_id, name, r->instance_id);
 	return 0;
 }
@@ -394,11 +499,25 @@ terminate_builder(struct run *r)
 	aws_params_add(&p, "InstanceId.1", r->instance_id);
 	int rc = aws_query_call(r->ec2, "TerminateInstances", &p, &doc, &e);
 	aws_params_free(&p);
+	char state[32] = "";
+	if (rc != 0 && lost(rc)) {
+		/* Its answer may be what was lost: look before crying wolf. */
+		struct aws_params q;
+		struct aws_error qe;
+		aws_params_init(&q);
+		aws_params_add(&q, "InstanceId.1", r->instance_id);
+		if (lookup(r, "DescribeInstances", &q,
+			"reservationSet/item/instancesSet/item/instanceState/name", state,
+			sizeof(state), &qe) != 0)
+			state[0] = '\0';
+	}
 	if (rc == 0) {
 		xml_free(&doc);
 		log_info(r->lg, "terminated builder %s", r->instance_id);
 	} else if (strcmp(e.code, "InvalidInstanceID.NotFound") == 0) {
 		log_info(r->lg, "builder %s is already gone", r->instance_id);
+	} else if (strcmp(state, "shutting-down") == 0 || strcmp(state, "terminated") == 0) {
+		log_info(r->lg, "terminated builder %s (%s)", r->instance_id, e.text);
 	} else {
 		log_error(r->lg, "%s; builder %s is still there: create-ami --reap will terminate it",
 		    e.text, r->instance_id);
@@ -415,9 +534,24 @@ deregister_image(struct run *r)
 	aws_params_add(&p, "ImageId", r->image_id);
 	int rc = aws_query_call(r->ec2, "DeregisterImage", &p, &doc, &e);
 	aws_params_free(&p);
+	char state[32] = "";
+	int f = -1;
+	if (rc != 0 && lost(rc)) {
+		/* Its answer may be what was lost: is the image still there? */
+		struct aws_params q;
+		struct aws_error qe;
+		aws_params_init(&q);
+		aws_params_add(&q, "ImageId.1", r->image_id);
+		f = lookup(r, "DescribeImages", &q, "imagesSet/item/imageState", state,
+		    sizeof(state), &qe);
+		if (f != 0 && f != EX_NOINPUT && strncmp(qe.code, "InvalidAMIID.", 13) == 0)
+			f = EX_NOINPUT;
+	}
 	if (rc == 0) {
 		xml_free(&doc);
 		log_info(r->lg, "deregistered unfinished image %s", r->image_id);
+	} else if (f == EX_NOINPUT || (f == 0 && strcmp(state, "deregistered") == 0)) {
+		log_info(r->lg, "deregistered unfinished image %s (%s)", r->image_id, e.text);
 	} else {
 		log_error(r->lg, "%s; deregister image %s by hand", e.text, r->image_id);
 	}

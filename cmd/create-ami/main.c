@@ -29,9 +29,9 @@
  * stdout: the AMI id and nothing else (--reap: the builders terminated).
  * Exit status: 0 done; 64 usage; 65 the provisioning script failed (its
  * console tail is shown) or bad input; 66 --find found nothing or the
- * user-data file is missing; 69 AWS unreachable or refusing after
- * retries; 75 timeout; 77 credentials refused; 78 no region/credentials;
- * 128+N killed by signal N (after cleaning up).
+ * user-data file is missing; 69 AWS unreachable, refusing after
+ * retries or answering nonsense; 75 timeout; 77 credentials refused; 78
+ * no region/credentials; 128+N killed by signal N (after cleaning up).
  */
 #include <errno.h>
 #include <signal.h>

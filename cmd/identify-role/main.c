@@ -47,8 +47,10 @@
  * APPLYSCALINGPOLICY NOTIFYFORUNHEALTHYELB SCALEVARIABLE.
  *
  * Exit status: 0 done; 64 usage; 65 an unknown ROLE-ENV or ENV (nothing is
- * printed on stdout then); 69 --self: instance metadata unreachable; 74
- * stdout failed; 78 configuration missing or invalid.
+ * printed on stdout then); 69 --self: instance metadata or EC2 unreachable,
+ * failing or answering nonsense; 74 stdout failed; 75 --self: timed out;
+ * 77 --self: token or credentials refused; 78 configuration missing or
+ * invalid.
  */
 #include <ctype.h>
 #include <stdio.h>

@@ -19,6 +19,49 @@
 #define ROLEENV_TAG "socorro:roleenv"
 #define ASG_TAG "aws:autoscaling:groupName"
 
+/* instance_id_ok: "i-" and 8 or 17 hex digits, as EC2 makes them. */
+static bool
+instance_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	return strncmp(id, "i-", 2) == 0 && (n == 10 || n == 19) &&
+	    strspn(id + 2, "0123456789abcdef") == n - 2;
+}
+
+/* read_id: this instance's id from IMDS; 0, or EX_* with one line logged. */
+static int
+read_id(struct log *lg, struct imds *m, char *id, size_t size)
+{
+	char err[AWS_ERR_MAX];
+	struct buf b;
+	buf_init(&b, 256);
+	int r = imds_get(m, "instance-id", &b, err, sizeof(err));
+	if (r == 0 && (!instance_id_ok(buf_str(&b)) || str_copy(id, size, buf_str(&b)) == -1)) {
+		/* A cut or foreign answer (a proxy's page): not an id to act on. */
+		char shown[48];
+		str_fmt_clip(shown, sizeof(shown), "%s", buf_str(&b));
+		str_fmt_clip(err, sizeof(err),
+		    "instance metadata: GET /latest/meta-data/instance-id: \"%s\" is not an "
+		    "instance id",
+		    shown);
+		r = EX_UNAVAILABLE;
+		buf_free(&b);
+		log_error(lg, "--self: cannot read this instance's id (%s)", err);
+		return r;
+	}
+	buf_free(&b);
+	if (r == EX_NOINPUT)
+		r = EX_UNAVAILABLE;
+	/* Off EC2 nothing answers; an HTTP status or a certificate means
+	 * something did, and the question would mislead. */
+	bool silent = strstr(err, "HTTP ") == NULL && strstr(err, "TLS:") == NULL;
+	if ((r == EX_UNAVAILABLE || r == EX_TEMPFAIL) && silent)
+		log_error(lg, "--self: cannot read this instance's id (%s); is this an EC2 instance?", err);
+	else if (r != 0)
+		log_error(lg, "--self: cannot read this instance's id (%s)", err);
+	return r;
+}
+
 /* tag_from_imds: 0 found, EX_NOINPUT absent (or tags not in IMDS), else EX_*. */
 static int
 tag_from_imds(struct imds *m, const char *key, char *out, size_t size, char *err, size_t errsize)
@@ -85,18 +128,14 @@ identify_self(struct log *lg, const struct config *cfg, struct role_info *out)
 {
 	char err[AWS_ERR_MAX], id[64] = "", roleenv[CFG_VALUE_MAX] = "", asg[CFG_VALUE_MAX] = "";
 	struct imds m;
-	struct buf b;
 	int r = imds_init(&m, err, sizeof(err));
-	buf_init(&b, sizeof(id) - 1);
-	if (r == 0)
-		r = imds_get(&m, "instance-id", &b, err, sizeof(err));
-	if (r == 0)
-		str_copy(id, sizeof(id), buf_str(&b));
-	buf_free(&b);
 	if (r != 0) {
+		log_error(lg, "--self: %s", err);
+		return r;
+	}
+	if ((r = read_id(lg, &m, id, sizeof(id))) != 0) {
 		imds_free(&m);
-		log_error(lg, "--self: cannot read this instance's id (%s); is this an EC2 instance?", err);
-		return r == EX_NOINPUT ? EX_UNAVAILABLE : r;
+		return r;
 	}
 	int t1 = tag_from_imds(&m, ROLEENV_TAG, roleenv, sizeof(roleenv), err, sizeof(err));
 	int t2 = t1 == 0 ? EX_NOINPUT : tag_from_imds(&m, ASG_TAG, asg, sizeof(asg), err, sizeof(err));

@@ -43,9 +43,10 @@
  *
  * Exit status: 0 rolled or nothing to change; 64 usage; 65 unknown
  * ROLE-ENV or group, AMI missing or not available, a group it cannot
- * roll; 69 AWS unreachable or failing after retries (rolled back; or,
- * past the commit point, the old instances left are named); 75 new
- * instances not in service within --timeout (rolled back); 77
+ * roll; 69 AWS unreachable, failing after retries or answering
+ * nonsense (rolled back; or, past the commit point, the old instances
+ * left are named); 75 new instances not in service within --timeout, or
+ * a call timed out after its retries (rolled back); 77
  * credentials refused; 78 configuration; 128+N stopped by signal N
  * (after rolling back).
  */

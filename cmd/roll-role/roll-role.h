@@ -13,6 +13,7 @@
 
 #include "aws_query.h"
 #include "buf.h"
+#include "exits.h"
 #include "log.h"
 
 #define ID_MAX 64
@@ -63,6 +64,7 @@ struct roll {
 
 	struct group before;              /* as found */
 	struct group now;                 /* scratch: the latest read */
+	struct group probe;               /* scratch: a look after a lost answer */
 	char old[MAX_INSTANCES][ID_MAX];  /* instances to replace (other AMI) */
 	int nold;
 	bool need_source;                 /* the group's source is another AMI */
@@ -80,6 +82,17 @@ struct roll {
 	char terminated[MAX_INSTANCES][ID_MAX];
 	int nterminated;
 };
+
+/*
+ * lost: a failed call that may have been carried out all the same (its
+ * answer timed out, was cut or malformed, or the server failed), as
+ * opposed to one AWS refused.
+ */
+static inline bool
+lost(int rc)
+{
+	return rc == EX_UNAVAILABLE || rc == EX_TEMPFAIL;
+}
 
 /* group.c */
 int group_read(struct roll *r, const char *name, struct group *g);
@@ -106,6 +119,8 @@ int source_delete(struct roll *r);
 
 /* roll.c */
 int roll_run(struct roll *r);
+/* terminate_instance: id terminated (or already going), 0; else EX_*. */
+int terminate_instance(struct roll *r, const char *id, const char *what);
 int roll_back(struct roll *r);
 bool sleep_interruptible(struct roll *r, long ms);
 void signals_block(bool block);

@@ -93,14 +93,26 @@ update_group(struct roll *r, const struct update *u)
 	return rc;
 }
 
+/* leaving: is id terminating or out of the group?  1 yes, 0 no, -1 unknown. */
+static int
+leaving(struct roll *r, const char *id)
+{
+	if (group_read(r, r->before.name, &r->probe) != 0)
+		return -1;
+	const struct instance *in = group_find(&r->probe, id);
+	return in == NULL || terminating(in);
+}
+
 /*
  * terminate one instance, decrementing the desired capacity.  An
  * instance already terminating or gone counts as done: that is what a
  * retry after a lost answer sees, and terminating it again is the one
- * thing never to do.
+ * thing never to do.  When the answer itself is lost (malformed, cut,
+ * timed out), the group says whether the termination happened: taking
+ * it for undone would roll back a roll that passed its commit point.
  */
-static int
-terminate(struct roll *r, const char *id, const char *what)
+int
+terminate_instance(struct roll *r, const char *id, const char *what)
 {
 	struct aws_params p;
 	struct xml_doc doc;
@@ -119,6 +131,10 @@ terminate(struct roll *r, const char *id, const char *what)
 	    (strstr(e.message, "not in InService or Standby") ||
 		strstr(e.message, "No managed instance"))) {
 		log_info(r->lg, "%s instance %s is already terminating or gone", what, id);
+		return 0;
+	}
+	if (lost(rc) && leaving(r, id) == 1) {
+		log_info(r->lg, "terminating %s instance %s (%s)", what, id, e.text);
 		return 0;
 	}
 	log_error(r->lg, "%s", e.text);
@@ -314,7 +330,7 @@ commit(struct roll *r)
 	if (*r->signalled) /* it came between the update and the block */
 		return EX_TEMPFAIL;
 	for (int i = 0; i < r->nold; i++) {
-		rc = terminate(r, r->old[i], "old");
+		rc = terminate_instance(r, r->old[i], "old");
 		if (rc != 0 && !r->committed)
 			return rc; /* nothing removed yet: roll back */
 		if (rc != 0) {

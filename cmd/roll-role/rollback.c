@@ -88,24 +88,7 @@ hold(struct roll *r)
 static int
 kill_one(struct roll *r, const char *id)
 {
-	struct aws_params p;
-	struct xml_doc doc;
-	struct aws_error e;
-	aws_params_init(&p);
-	aws_params_add(&p, "InstanceId", id);
-	aws_params_add(&p, "ShouldDecrementDesiredCapacity", "true");
-	int rc = aws_query_call(r->asg, "TerminateInstanceInAutoScalingGroup", &p, &doc, &e);
-	aws_params_free(&p);
-	if (rc == 0) {
-		xml_free(&doc);
-		log_info(r->lg, "terminating new instance %s", id);
-	} else if (strcmp(e.code, "ValidationError") == 0 &&
-	    (strstr(e.message, "not in InService or Standby") ||
-		strstr(e.message, "No managed instance"))) {
-		rc = 0; /* a retried call after a lost answer, or gone already */
-	} else {
-		log_error(r->lg, "%s", e.text);
-	}
+	int rc = terminate_instance(r, id, "new");
 	if (rc == 0)
 		str_copy(r->terminated[r->nterminated++], ID_MAX, id);
 	return rc;
@@ -240,7 +223,8 @@ int
 roll_back(struct roll *r)
 {
 	int rc = 0, c;
-	log_warn(r->lg, "rolling back %s", r->before.name);
+	/* Info, not a warning: with -q the error that caused it is the one line. */
+	log_info(r->lg, "rolling back %s", r->before.name);
 	r->now.name[0] = '\0';
 	if (r->group_changed) {
 		if ((c = hold(r)) != 0)

@@ -144,7 +144,21 @@ new_template_version(struct roll *r)
 	aws_params_addf(&p, "VersionDescription", "roll-role: %s for %s (from version %ld)", r->ami,
 	    g->name, g->lt_number);
 	aws_params_add(&p, "ClientToken", token);
-	int rc = call(r, r->ec2, "CreateLaunchTemplateVersion", &p, &doc, &e);
+	int rc = aws_query_call(r->ec2, "CreateLaunchTemplateVersion", &p, &doc, &e);
+	if (rc != 0 && lost(rc)) {
+		/* Its answer is lost, not the version: the same client token
+		 * gives back the version the first call made, or makes it. */
+		log_debug(r->lg, "%s; again, with the same client token", e.text);
+		rc = aws_query_call(r->ec2, "CreateLaunchTemplateVersion", &p, &doc, &e);
+	}
+	aws_params_free(&p);
+	if (rc != 0 && lost(rc))
+		log_error(r->lg,
+		    "%s; a new version of launch template %s may have been made all the same: "
+		    "delete it by hand",
+		    e.text, g->lt_id);
+	else if (rc != 0)
+		log_error(r->lg, "%s", e.text);
 	if (rc != 0)
 		return rc;
 	r->new_version = node_number(doc.root, "launchTemplateVersion/versionNumber");

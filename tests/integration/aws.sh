@@ -25,7 +25,7 @@ trap 'exit 130' INT TERM
 
 fake_aws_start() {
 	rm -f "$T/aws.port"
-	python3 tests/fakes/aws/fake_aws.py --port 0 --port-file "$T/aws.port" -q "$@" \
+	/usr/bin/python3 tests/fakes/aws/fake_aws.py --port 0 --port-file "$T/aws.port" -q "$@" \
 		>"$T/aws.out" 2>"$T/aws.log" &
 	FAKE_AWS_PID=$!
 	i=0
@@ -50,11 +50,11 @@ fake_aws_start() {
 }
 
 fake_ctl() {
-	python3 tests/fakes/aws/fake_aws.py ctl "$FAKE_AWS_PORT" "$@"
+	/usr/bin/python3 tests/fakes/aws/fake_aws.py ctl "$FAKE_AWS_PORT" "$@"
 }
 
 live_builders() {
-	fake_ctl GET /_fake/state | python3 -c '
+	fake_ctl GET /_fake/state | /usr/bin/python3 -c '
 import json, sys
 for i in json.load(sys.stdin)["instances"]:
     if i["tags"].get("socorro-bootstrap:builder") and i["state"] != "terminated" \
@@ -63,7 +63,7 @@ for i in json.load(sys.stdin)["instances"]:
 }
 
 aws_calls() {
-	fake_ctl GET "/_fake/calls?action=$1" | python3 -c '
+	fake_ctl GET "/_fake/calls?action=$1" | /usr/bin/python3 -c '
 import json, sys
 print(sum(1 for c in json.load(sys.stdin)["calls"] if c.get("status") == 200))'
 }

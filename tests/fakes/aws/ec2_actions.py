@@ -41,6 +41,7 @@ INSTANCE_FILTERS = {
     "iam-instance-profile.arn": lambda i: [i["profile_arn"]],
     "tag-key": lambda i: list(i["tags"]),
     "tag-value": lambda i: list(i["tags"].values()),
+    "client-token": lambda i: [i["client_token"]] if i["client_token"] else [],
 }
 
 

@@ -8,6 +8,7 @@ standard library only.  README.md (next to this file) is the manual.
                 [--credentials AKID:SECRET[:TOKEN]]... [--credentials-file F]
                 [--region R] [--account-id N] [--image AMI[:NAME]]...
                 [--set KEY=VALUE]... [--seed N] [-q]
+                [--tls CERT KEY [--tls-port-file F]]
     fake_aws.py ctl PORT METHOD PATH [JSON]   (talk to the control API)
 
 One port on 127.0.0.1 serves three things:
@@ -17,23 +18,48 @@ One port on 127.0.0.1 serves three things:
                  (2011-01-01) and classic ELB (2012-06-01), told apart by
                  their Version; every request's SigV4 signature verified,
                  with the API's own signing name in its scope
-The first line on stdout is `PORT <n>`.  SIGTERM or SIGINT stop it cleanly
+The first line on stdout is `PORT <n>`.  With --tls CERT KEY, a second
+port serves the same (one state) over TLS with that certificate: the
+second line is `TLSPORT <n>`.  SIGTERM or SIGINT stop it cleanly
 (exit 0); with --state-dir, state.json and calls.json are left there.
 """
 
-import argparse
-import email.utils
-import http.server
-import json
-import os
-import signal
-import socket
-import struct
 import sys
-import threading
-import time
-import urllib.parse
-import urllib.request
+
+
+def ctl(argv):
+    """fake_aws.py ctl PORT METHOD PATH [JSON]: print the answer's body;
+    exit 0 on 2xx, 1 otherwise."""
+    import http.client
+    if len(argv) not in (3, 4):
+        raise SystemExit("usage: fake_aws.py ctl PORT METHOD PATH [JSON]")
+    port, method, path = argv[:3]
+    data = argv[3].encode() if len(argv) == 4 else None
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+    conn.request(method.upper(), path, data)
+    resp = conn.getresponse()
+    sys.stdout.write(resp.read().decode())
+    conn.close()
+    return 0 if 200 <= resp.status < 300 else 1
+
+
+# `ctl` needs none of the fake: answer it before importing the rest
+# (tests call it hundreds of times).
+if __name__ == "__main__" and sys.argv[1:2] == ["ctl"]:
+    sys.exit(ctl(sys.argv[2:]))
+
+import argparse  # noqa: E402
+import email.utils  # noqa: E402
+import http.server  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import ssl  # noqa: E402
+import struct  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,6 +122,7 @@ class App:
         self.calls = faults.CallLog()
         self.imds = imds.Imds(self.store, self.creds)
         self.port = None
+        self.tls_port = None
         self.pid = os.getpid()
         self.reset()
 
@@ -125,8 +152,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.server.app
 
     def setup(self):
+        # On the TLS port the handshake happens here, in the request's
+        # thread (not in accept): a client that refuses the certificate
+        # is logged and dropped without holding up the others.
+        self.tls_failed = False
+        if isinstance(self.request, ssl.SSLSocket):
+            # Blocking: with a timeout Python polls the socket, and a poll
+            # here (gVisor) can sleep through the client's last flight.
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError) as err:
+                self.tls_failed = True
+                self.app.calls.add("tls", "handshake", None, None, 0, "tls",
+                                   str(err)[:200])
         super().setup()
         self.app.calls.connection()
+
+    def handle(self):
+        if not self.tls_failed:
+            super().handle()
 
     def date_time_string(self, timestamp=None):
         return email.utils.formatdate(self.app.store.now(), usegmt=True)
@@ -168,11 +212,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                        struct.pack("ii", 1, 0))
             self.connection.close()  # really closed once rfile/wfile are
 
-    def fault(self, rule, xml, api="ec2"):
-        """Apply a fault rule.  True if it answered (or dropped) the call."""
+    def mangle(self, rule, answer):
+        """cut, truncate, garbage: the call's answer (status, body, type,
+        headers), spoilt."""
+        status, body, ctype, extra = answer
+        kind = rule["kind"]
+        if kind == "garbage":
+            self.send(status, rule["body"].encode(), "text/html", extra)
+        elif kind == "truncate":
+            self.send(status, body[:len(body) // 2], ctype, extra)
+        else:  # cut: headers promise the whole body, half comes, then RST
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            self.drop(rst=True)
+
+    def fault(self, rule, xml, api="ec2", answer=None):
+        """Apply a fault rule.  True if it answered (or dropped) the call.
+        answer: (status, body, type, headers) of the call, for the kinds
+        that spoil it."""
         if rule is None:
             return False
         kind = rule["kind"]
+        if kind in faults.ANSWER_KINDS:
+            if answer is None:
+                return False
+            self.mangle(rule, answer)
+            return True
         if kind == "delay":
             time.sleep(rule["ms"] / 1000.0)
             return False
@@ -235,9 +306,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                   self.headers)
         app.calls.add("imds", path, None, None, status,
                       None if status == 200 else str(status))
-        if self.fault(app.faults.pick("imds", path, "after"), xml=False):
-            return
         extra.setdefault("Server", "EC2ws")
+        if self.fault(app.faults.pick("imds", path, "after"), xml=False,
+                      answer=(status, body, "text/plain", extra)):
+            return
         self.send(status, body, "text/plain", extra)
 
     # ------------------------------------------------------------ Query APIs
@@ -296,7 +368,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                     rid)
             code = err.code
         app.calls.add(api, action, params, akid, status, code, detail)
-        if self.fault(app.faults.pick(api, action, "after"), True, api):
+        if self.fault(app.faults.pick(api, action, "after"), True, api,
+                      (status, out, XML_TYPE, {})):
             return
         self.send(status, out, XML_TYPE)
 
@@ -335,6 +408,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = None  # an ssl.SSLContext: this port speaks TLS
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.tls is not None:
+            # Before the handshake, or Nagle holds back its last flight.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = self.tls.wrap_socket(sock, server_side=True,
+                                        do_handshake_on_connect=False)
+        return sock, addr
 
 
 # ---------------------------------------------------------------- start-up
@@ -351,24 +434,6 @@ def write_atomic(path, text):
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
-
-
-def ctl(argv):
-    """fake_aws.py ctl PORT METHOD PATH [JSON]: print the answer's body;
-    exit 0 on 2xx, 1 otherwise."""
-    if len(argv) not in (3, 4):
-        raise SystemExit("usage: fake_aws.py ctl PORT METHOD PATH [JSON]")
-    port, method, path = argv[:3]
-    data = argv[3].encode() if len(argv) == 4 else None
-    req = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path),
-                                 data=data, method=method.upper())
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            sys.stdout.write(resp.read().decode())
-            return 0
-    except urllib.error.HTTPError as err:
-        sys.stdout.write(err.read().decode())
-        return 1
 
 
 def build(argv):
@@ -396,6 +461,9 @@ def build(argv):
     ap.add_argument("--seed", type=int, help="seed for generated ids")
     ap.add_argument("-q", "--quiet", action="store_true",
                     help="no request log on stderr")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="also serve everything over TLS on a second port")
+    ap.add_argument("--tls-port-file", help="write the TLS port here")
     args = ap.parse_args(argv)
 
     creds = [parse_creds(c, "--credentials") for c in args.credentials]
@@ -428,6 +496,14 @@ def build(argv):
     server = Server(("127.0.0.1", args.port), Handler)
     server.app = app
     app.port = server.server_address[1]
+    server.tls_server = None
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        tls = Server(("127.0.0.1", 0), Handler)
+        tls.app, tls.tls = app, ctx
+        server.tls_server = tls
+        app.tls_port = tls.server_address[1]
     return server, app
 
 
@@ -445,17 +521,23 @@ def main(argv):
         write_atomic(os.path.join(args.state_dir, "port"), "%d\n" % app.port)
     if args.pid_file:
         write_atomic(args.pid_file, "%d\n" % app.pid)
+    servers = [server] + ([server.tls_server] if server.tls_server else [])
+    if server.tls_server and args.tls_port_file:
+        write_atomic(args.tls_port_file, "%d\n" % app.tls_port)
     if args.port_file:
         write_atomic(args.port_file, "%d\n" % app.port)
     sys.stdout.write("PORT %d\n" % app.port)
+    if server.tls_server:
+        sys.stdout.write("TLSPORT %d\n" % app.tls_port)
     sys.stdout.flush()
 
-    worker = threading.Thread(target=server.serve_forever, daemon=True)
-    worker.start()
+    for s in servers:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
     while not stop.wait(0.5):
         pass
-    server.shutdown()
-    server.server_close()
+    for s in servers:
+        s.shutdown()
+        s.server_close()
     if args.state_dir:
         with app.store.lock:
             app.store.advance()
@@ -464,7 +546,7 @@ def main(argv):
                                     default=str))
         write_atomic(os.path.join(args.state_dir, "calls.json"),
                      json.dumps(app.calls.view(), indent=2, default=str))
-    for f in (args.pid_file, args.port_file):
+    for f in (args.pid_file, args.port_file, args.tls_port_file):
         if f and os.path.exists(f):
             os.unlink(f)
     if not args.quiet:

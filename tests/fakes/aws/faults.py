@@ -11,12 +11,21 @@ A rule (POST /_fake/faults, JSON object or list of objects):
            "close"     close the connection cleanly (FIN), no answer
            "delay"     sleep `ms` milliseconds, then answer normally
            "hang"      sleep `ms` (default 60000), then reset
+           "cut"       run the call; send its status, headers (the whole
+                       body's Content-Length) and half its body, then RST:
+                       a connection reset mid-body
+           "truncate"  run the call; a complete answer (same status) whose
+                       body is cut in half, Content-Length to match: a
+                       malformed (cut) body
+           "garbage"   run the call; answer its status with `body`
+                       (default "<html>gateway says hi"), text/html
   target   "ec2" (default), "autoscaling", "elb", "imds", "api" (any of
            the three Query APIs) or "any"
   action   only calls of this action (or IMDS path prefix); default all
   when     "before" (default): instead of running the call;
            "after": run the call (state changes!), then apply the fault to
-           the answer: a lost reply, for idempotency tests
+           the answer: a lost reply, for idempotency tests.  cut,
+           truncate and garbage are always "after": they mangle the answer.
   after    let this many matching calls through first (default 0)
   every    fire on the Nth, 2Nth, ... matching call after that (default 1)
   count    how many times to fire; -1 = forever (default 1)
@@ -27,7 +36,11 @@ shows each rule with `seen` and `fired` counts.
 import threading
 import time
 
-KINDS = ("throttle", "error", "reset", "close", "delay", "hang")
+KINDS = ("throttle", "error", "reset", "close", "delay", "hang", "cut",
+         "truncate", "garbage")
+# Kinds that mangle the call's own answer: they always fire "after".
+ANSWER_KINDS = ("cut", "truncate", "garbage")
+GARBAGE = "<html>gateway says hi"
 TARGETS = ("ec2", "autoscaling", "elb", "imds", "api", "any")
 # Throttling as each API answers it: (HTTP status, code, message).
 THROTTLE = {"ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
@@ -44,14 +57,18 @@ def make_rule(spec):
         raise ValueError("a fault rule is a JSON object")
     unknown = set(spec) - {"kind", "target", "action", "when", "after",
                            "every", "count", "status", "code", "message",
-                           "ms"}
+                           "ms", "body"}
     if unknown:
         raise ValueError("unknown fault fields: %s" % ", ".join(sorted(unknown)))
     kind = spec.get("kind")
     if kind not in KINDS:
         raise ValueError("fault kind must be one of %s" % ", ".join(KINDS))
+    when = spec.get("when", "after" if kind in ANSWER_KINDS else "before")
+    if kind in ANSWER_KINDS and when != "after":
+        raise ValueError("fault kind %s mangles the answer: 'when' is after"
+                         % kind)
     rule = {"kind": kind, "target": spec.get("target", "ec2"),
-            "action": spec.get("action"), "when": spec.get("when", "before"),
+            "action": spec.get("action"), "when": when,
             "after": int(spec.get("after", 0)),
             "every": int(spec.get("every", 1)),
             "count": int(spec.get("count", 1)), "seen": 0, "fired": 0}
@@ -76,6 +93,8 @@ def make_rule(spec):
                     message=spec.get("message", msg))
     if kind in ("delay", "hang"):
         rule["ms"] = int(spec.get("ms", 60000 if kind == "hang" else 1000))
+    if kind == "garbage":
+        rule["body"] = str(spec.get("body", GARBAGE))
     return rule
 
 

@@ -458,6 +458,28 @@ class Server(unittest.TestCase):
                                              InstanceType="m5.large"))
         self.assertEqual(error_code(doc), "IdempotentParameterMismatch")
 
+    def test_spoilt_answers(self):
+        """cut, truncate, garbage: the call runs, its answer is spoilt;
+        they are always 'after' rules, and a client token still finds
+        the instance a spoilt RunInstances made."""
+        self.c.ctl("POST", "/_fake/faults", [
+            {"kind": "garbage", "action": "RunInstances"},
+            {"kind": "truncate", "action": "DescribeInstances"},
+            {"kind": "cut", "action": "DescribeInstances"}])
+        with self.assertRaises(Exception):  # an HTML page is no XML
+            self.c.call(run_params(ClientToken="tok-2"))
+        with self.assertRaises(Exception):  # half the XML
+            self.ec2("DescribeInstances")
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            self.ec2("DescribeInstances")  # half the body, then RST
+        status, doc = self.ec2("DescribeInstances", **{
+            "Filter.1.Name": "client-token", "Filter.1.Value.1": "tok-2"})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(list(doc.iter(NS + "instanceId"))), 1)
+        status, err = self.c.ctl("POST", "/_fake/faults",
+                                 {"kind": "garbage", "when": "before"})
+        self.assertEqual(status, 400)
+
     def test_console_output_is_base64(self):
         ud = base64.b64encode(WRAPPER).decode()
         _, doc = self.c.call(run_params(UserData=ud))
