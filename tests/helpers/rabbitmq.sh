@@ -9,7 +9,12 @@
 #                             administrator is "admin" with ADMIN_PW, and
 #                             wait (90 s at most) for its management API;
 #                             sets RB_URL RB_NODE RB_AMQP_PORT; 1 on failure
-#                             (the server's output is in DIR/server.out)
+#                             (the server's output is in DIR/server.out).
+#                             It is the three steps below, for a test that
+#                             needs the URL before the broker runs:
+#   rabbit_prepare DIR ADMIN_PW   ports, config files; sets RB_URL RB_NODE ...
+#   rabbit_launch             start epmd and the server, without waiting
+#   rabbit_wait ADMIN_PW      wait for the management API; 1 if it never came
 #   rabbit_stop               stop it by its PIDs (beam, wrapper, epmd)
 #   rabbit_ctl ARGS...        rabbitmqctl against it
 #   rabbit_can_login USER PWFILE  the broker's own check of a password
@@ -26,6 +31,10 @@ rabbit_free_port() {
 }
 
 rabbit_start() {
+	rabbit_prepare "$1" "$2" && rabbit_launch && rabbit_wait "$2"
+}
+
+rabbit_prepare() {
 	RB_DIR=$1
 	rb_pw=$2
 	rb_epmd=$(rabbit_free_port) RB_AMQP_PORT=$(rabbit_free_port) rb_dist=$(rabbit_free_port)
@@ -62,12 +71,18 @@ rabbit_start() {
 		exec "\$@"
 	EOF
 	chmod +x "$RB_DIR/env"
+}
+
+rabbit_launch() {
 	ERL_EPMD_ADDRESS=127.0.0.1 epmd -port "$rb_epmd" >"$RB_DIR/epmd.log" 2>&1 &
 	RB_EPMD_PID=$!
 	"$RB_DIR/env" "$RB_SBIN/rabbitmq-server" >"$RB_DIR/server.out" 2>&1 &
 	RB_SERVER_PID=$!
+}
+
+rabbit_wait() {
 	# Up when the management API answers the administrator.
-	printf 'admin:%s' "$rb_pw" >"$RB_DIR/.auth"
+	printf 'admin:%s' "$1" >"$RB_DIR/.auth"
 	chmod 600 "$RB_DIR/.auth"
 	python3 - "$RB_URL" "$RB_DIR/.auth" <<-'EOF'
 		import base64, sys, time, urllib.request
