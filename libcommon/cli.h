@@ -61,4 +61,11 @@ _Noreturn void cli_exit_usage(struct log *lg, const char *usage, const char *msg
 void cli_exit_if_help(struct log *lg, const struct cli_common *c, const char *usage,
     const char *const libs[]);
 
+/*
+ * cli_catch_stop_signals sends SIGINT, SIGTERM and SIGHUP to handler,
+ * without SA_RESTART, so a blocked call returns EINTR and the command
+ * can clean up before it dies of the signal.
+ */
+void cli_catch_stop_signals(void (*handler)(int));
+
 #endif

@@ -371,13 +371,7 @@ resolve(struct ctx *c, struct config *cfg)
 static void
 signals(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: a blocked read returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	cli_catch_stop_signals(on_signal);
 	signal(SIGPIPE, SIG_IGN); /* a pipe to pg_restore that closes: EPIPE */
 }
 

@@ -274,18 +274,6 @@ print_plan(struct log *lg, const struct build_options *b, const char *name, size
 	log_info(lg, "would terminate the builder and print the AMI id");
 }
 
-static void
-install_handlers(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 /* finish: after cleanup, die of the signal that stopped us, if any. */
 static int
 finish(struct log *lg, int code)
@@ -342,7 +330,7 @@ do_build(struct run *r, struct options *o, struct buf *out)
 		buf_free(&ud);
 		return rc;
 	}
-	install_handlers();
+	cli_catch_stop_signals(on_signal);
 	rc = build_run(r, b, name, &ud, out);
 	buf_free(&ud);
 	if (rc != 0 || caught_signal) {

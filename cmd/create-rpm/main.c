@@ -143,18 +143,6 @@ cleanup_on_signal(const char *path)
 		cleanup_armed = 1;
 }
 
-static void
-install_handlers(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 static const struct option longopts[] = {
 	CLI_OPT_HELP, CLI_OPT_VERBOSE, CLI_OPT_QUIET, CLI_OPT_DRY_RUN,
 	/* --version alone prints ours; --version V names the package's. */
@@ -442,7 +430,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	log_init(&lg, "create-rpm", stderr);
 	parse_args(argc, argv, &o, &lg);
-	install_handlers();
+	cli_catch_stop_signals(on_signal);
 	struct buf out;
 	buf_init(&out, 16u << 20);
 	int r;

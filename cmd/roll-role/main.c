@@ -220,18 +220,6 @@ plan(struct roll *r, const struct options *o)
 	return 0;
 }
 
-static void
-install_handlers(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 /* finish: die of the signal that stopped us, once everything is done. */
 static int
 finish(struct log *lg, int code, bool committed)
@@ -269,7 +257,7 @@ run(struct roll *r, const struct options *o, struct buf *out)
 		    EX_SOFTWARE :
 		    0;
 	}
-	install_handlers();
+	cli_catch_stop_signals(on_signal);
 	int rc = roll_run(r);
 	if ((rc != 0 || caught_signal) && !r->committed) {
 		/* Nothing may interrupt the rollback: it is what keeps the group whole. */
